@@ -1,0 +1,25 @@
+/** One problem found in the operator's configuration, pointing at where it is. */
+export interface ConfigIssue {
+  readonly file: string;
+  /** 1-based; undefined when the problem is not on one line (e.g. a missing setting) */
+  readonly line: number | undefined;
+  readonly message: string;
+  readonly job?: string;
+  readonly key?: string;
+}
+
+/** `file:line: message`, the form editors and `grep -n` users jump to. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
+  return `${where}: ${issue.message}`;
+}
+
+/** Thrown where a caller cannot return `{issues}`; carries every issue found. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+    super(issues.map(formatIssue).join('\n'), options);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
