@@ -1,0 +1,62 @@
+# autodeploy-scheduler: the scheduler daemon and the `autodeploy` CLI its job
+# containers run. Build with `make image` (or scripts/build-image.sh).
+ARG NODE_VERSION=24
+
+# --- build: compile TypeScript, then keep only the runtime dependencies -------
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /src
+# Manifests first, so that a change to the sources reuses the npm ci layer.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=warn
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ && test -f dist/cli/main.js \
+ && npm prune --omit=dev --no-audit --no-fund --loglevel=warn
+
+# --- docker-cli: Debian bookworm ships the docker client only inside docker.io,
+# together with the engine. Unpack the package without installing it (or its
+# engine dependencies) and keep the client binary, which needs only libc.
+FROM node:${NODE_VERSION}-bookworm-slim AS docker-cli
+WORKDIR /tmp/docker-io
+RUN apt-get update \
+ && apt-get download docker.io \
+ && dpkg-deb -x docker.io_*.deb root \
+ && install -D -m 0755 root/usr/bin/docker /out/docker \
+ && if ldd /out/docker | grep -q 'not found'; then ldd /out/docker; exit 1; fi \
+ && rm -rf /tmp/docker-io /var/lib/apt/lists/*
+
+# --- runtime -------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim
+# git, ssh: fetching checkouts with deploy keys; docker and docker-compose: job
+# containers and `compose up`; tini: PID 1 that forwards signals and reaps the
+# git and ssh children.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      tini tzdata git openssh-client docker-compose ca-certificates \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*
+COPY --from=docker-cli /out/docker /usr/bin/docker
+RUN docker --version >/dev/null
+
+WORKDIR /opt/autodeploy
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY config/default.env ./config/default.env
+RUN chmod +x dist/cli/main.js \
+ && ln -s /opt/autodeploy/dist/cli/main.js /usr/local/bin/autodeploy
+
+ENV NODE_ENV=production \
+    AUTODEPLOY_DEFAULTS_FILE=/opt/autodeploy/config/default.env
+
+# Declared last: a new version number must not invalidate the layers above.
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="autodeploy-scheduler" \
+      org.opencontainers.image.description="Unattended deployment scheduler for docker-compose platforms" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
+
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s CMD ["autodeploy", "health"]
+ENTRYPOINT ["tini", "--"]
+CMD ["autodeploy", "start"]

@@ -1,0 +1,86 @@
+import { formatIssue } from '../config/issues.js';
+import { readConfig } from '../config/read.js';
+import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { runJob, type RunReport } from '../jobs/run-job.js';
+import { openLogFiles } from '../logging/log-files.js';
+import { createMasker } from '../logging/mask.js';
+import { countRunOutputLines } from '../logging/read-logs.js';
+import { RunHistory } from '../state/run-history.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+
+/** Exit codes of `autodeploy run` beyond the job's own, chosen to match `docker run` and `timeout`. */
+export const RUN_EXIT = { couldNotStart: 125, timedOut: 124, skipped: 75 } as const;
+
+export function runExitCode(report: RunReport): number {
+  switch (report.outcome) {
+    case 'succeeded':
+    case 'failed':
+      return report.exitCode ?? EXIT.failed;
+    case 'timed-out':
+      return RUN_EXIT.timedOut;
+    case 'skipped':
+      return RUN_EXIT.skipped;
+    case 'error':
+    case 'interrupted':
+      return RUN_EXIT.couldNotStart;
+  }
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run one job now in its container, print its output, exit with its exit code',
+  usage: 'autodeploy run <job> [--env-file FILE]',
+  async run({ argv, env, stdout, stderr }) {
+    const { values, positionals } = parseCommandArgs(argv, ENV_FILE_OPTION, true);
+    if (positionals.length !== 1) throw new UsageError('name exactly one job to run (see `autodeploy jobs`)');
+    const name = positionals[0] ?? '';
+    const envFile = resolveEnvFile(values['env-file'], env);
+    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    if (!result.ok) {
+      for (const issue of result.issues) write(stderr, formatIssue(issue));
+      return EXIT.usage;
+    }
+    const { config } = result;
+    const job = config.jobs.find((j) => j.name === name);
+    if (job === undefined) {
+      throw new UsageError(`no job named "${name}" in ${envFile}; jobs: ${config.jobs.map((j) => j.name).join(', ') || '(none)'}`);
+    }
+    const settings = config.settings;
+    const logs = openLogFiles({
+      dir: settings.logDir,
+      format: settings.logFormat,
+      maxSize: settings.logMaxSize,
+      keep: settings.logKeep,
+      secrets: config.secrets,
+    });
+    const mask = createMasker(config.secrets);
+    const abort = new AbortController();
+    const onSignal = (): void => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const report = await runJob(
+        job,
+        {
+          containers: dockerJobContainers(connectDocker({}, { ...env })),
+          logs,
+          history: new RunHistory(settings.stateDir),
+          countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
+        },
+        {
+          origin: 'manual',
+          signal: abort.signal,
+          onOutput: (line) => write(line.stream === 'stderr' ? stderr : stdout, mask(line.text)),
+        },
+      );
+      if (report.outcome !== 'succeeded' && report.outcome !== 'failed') {
+        write(stderr, `autodeploy: ${job.name} ${report.outcome}${report.message ? `: ${mask(report.message)}` : ''}`);
+      }
+      return runExitCode(report);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await logs.close();
+    }
+  },
+};

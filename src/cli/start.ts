@@ -1,0 +1,30 @@
+import { Daemon } from '../daemon/daemon.js';
+import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, type Command } from './common.js';
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the scheduler daemon (what the container runs)',
+  usage: 'autodeploy start [--env-file FILE]',
+  async run({ argv, env }) {
+    const { values } = parseCommandArgs(argv, ENV_FILE_OPTION);
+    const envFile = resolveEnvFile(values['env-file'], env);
+    const daemon = await Daemon.start({
+      envFile,
+      defaultsFile: defaultsFile(env),
+      processEnv: { ...env },
+      containers: dockerJobContainers(connectDocker({}, { ...env })),
+      stdout: true,
+    });
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        void daemon.stop().then(resolve, resolve);
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    return EXIT.ok;
+  },
+};

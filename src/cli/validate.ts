@@ -1,0 +1,25 @@
+import { formatIssue } from '../config/issues.js';
+import { readConfig } from '../config/read.js';
+import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+
+export const validateCommand: Command = {
+  name: 'validate',
+  summary: 'check env.local and the job table; print every problem as file:line: message',
+  usage: 'autodeploy validate [--env-file FILE]',
+  async run({ argv, env, stdout, stderr }) {
+    const { values } = parseCommandArgs(argv, ENV_FILE_OPTION);
+    const envFile = resolveEnvFile(values['env-file'], env);
+    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    for (const warning of result.ok ? result.config.warnings : result.warnings) {
+      write(stderr, `${formatIssue({ ...warning, message: `warning: ${warning.message}` })}`);
+    }
+    if (!result.ok) {
+      for (const issue of result.issues) write(stderr, formatIssue(issue));
+      write(stderr, `${envFile}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}; nothing was changed`);
+      return EXIT.failed;
+    }
+    const jobs = result.config.jobs;
+    write(stdout, `${envFile}: valid, ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${jobs.filter((j) => j.enabled).length} enabled)`);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,255 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import { formatIssue, type ConfigIssue } from '../config/issues.js';
+import { readConfig } from '../config/read.js';
+import type { JobContainers } from '../docker/job-containers.js';
+import type { Job } from '../jobs/job.js';
+import { resumeRun, runJob, type RunReport } from '../jobs/run-job.js';
+import { countRunOutputLines } from '../logging/read-logs.js';
+import { openLogFiles, type LogFiles } from '../logging/log-files.js';
+import { JobTimers, type TimerChanges } from '../schedule/timers.js';
+import { RunHistory } from '../state/run-history.js';
+import { VERSION } from '../version.js';
+import { writeHeartbeat } from './heartbeat.js';
+import { watchFileContent, type FileWatch } from './watch-file.js';
+
+export interface DaemonOptions {
+  readonly envFile: string;
+  readonly defaultsFile: string;
+  readonly processEnv: Readonly<Record<string, string | undefined>>;
+  readonly containers: JobContainers;
+  /** Copy the scheduler's own events to stdout (the container's log). */
+  readonly stdout?: boolean;
+  readonly heartbeatMs?: number;
+  readonly stopGraceSeconds?: number;
+  readonly now?: () => Date;
+}
+
+export interface DaemonEvents {
+  run: [RunReport];
+  reload: [TimerChanges];
+  'reload-failed': [readonly ConfigIssue[]];
+}
+
+/**
+ * The scheduler's lifecycle: load the job table, re-attach to runs a previous scheduler left,
+ * arm one timer per job, run each due job in its own container, and follow env.local.
+ * Signals are wired in the CLI, not here.
+ */
+export class Daemon extends EventEmitter<DaemonEvents> {
+  private config: Config | undefined;
+  private problems: readonly ConfigIssue[] = [];
+  private readonly timers: JobTimers;
+  private readonly inFlight = new Map<string, Promise<RunReport>>();
+  private readonly abort = new AbortController();
+  private watch: FileWatch | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly startedAt: Date;
+  private logs!: LogFiles;
+  private log!: Logger;
+  private history!: RunHistory;
+
+  private constructor(private readonly options: DaemonOptions) {
+    super();
+    this.startedAt = this.now();
+    this.timers = new JobTimers({ onDue: (job) => this.due(job), now: () => this.now() });
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const daemon = new Daemon(options);
+    await daemon.boot();
+    return daemon;
+  }
+
+  /** The job table in force (the last valid one). */
+  get jobs(): readonly Job[] {
+    return this.config?.jobs ?? [];
+  }
+
+  nextRun(job: string): Date | undefined {
+    return this.timers.nextRun(job);
+  }
+
+  /** Runs a job now, as its timer would. Resolves with the run's report. */
+  trigger(jobName: string): Promise<RunReport> | undefined {
+    const job = this.jobs.find((j) => j.name === jobName);
+    return job ? this.launch(job) : undefined;
+  }
+
+  /** Stops timers and stops following runs; running containers go on and are re-attached by the next scheduler. */
+  async stop(): Promise<void> {
+    this.timers.stop();
+    this.watch?.close();
+    clearInterval(this.heartbeat);
+    this.abort.abort();
+    await Promise.allSettled(this.inFlight.values());
+    this.log.info({ running: [...this.inFlight.keys()] }, 'scheduler stopped');
+    await this.logs.close();
+  }
+
+  private async boot(): Promise<void> {
+    const result = await this.load();
+    const settings = result.ok ? result.config.settings : undefined;
+    const env = this.options.processEnv;
+    this.logs = openLogFiles({
+      dir: settings?.logDir ?? env['AUTODEPLOY_LOG_DIR'] ?? '/var/log/PAVICS',
+      format: settings?.logFormat ?? (env['AUTODEPLOY_LOG_FORMAT'] === 'json' ? 'json' : 'text'),
+      maxSize: settings?.logMaxSize ?? '10m',
+      keep: settings?.logKeep ?? 10,
+      secrets: result.ok ? result.config.secrets : [],
+      stdout: this.options.stdout ?? false,
+    });
+    this.log = this.logs.scheduler();
+    this.history = new RunHistory(settings?.stateDir ?? env['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy');
+    this.log.info({ version: VERSION, envFile: this.options.envFile, pid: process.pid }, 'scheduler starting');
+
+    if (result.ok) {
+      this.adopt(result.config);
+    } else {
+      this.problems = result.issues;
+      for (const issue of result.issues) this.log.error({ file: issue.file, line: issue.line, job: issue.job }, formatIssue(issue));
+      this.log.error({ problems: result.issues.length }, 'env.local is invalid: no job is scheduled until it is fixed');
+    }
+
+    await this.reattach();
+
+    this.watch = watchFileContent(this.options.envFile, () => void this.reload());
+    const beat = (): void => void this.beat().catch((error: unknown) => this.log.warn({ err: error }, 'could not write heartbeat'));
+    beat();
+    this.heartbeat = setInterval(beat, this.options.heartbeatMs ?? 15_000);
+  }
+
+  private load() {
+    return readConfig({ envFile: this.options.envFile, defaultsFile: this.options.defaultsFile, processEnv: { ...this.options.processEnv } });
+  }
+
+  private adopt(config: Config): TimerChanges {
+    this.config = config;
+    this.problems = [];
+    this.logs.setSecrets(config.secrets);
+    for (const warning of config.warnings) this.log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
+    const changes = this.timers.apply(config.jobs);
+    const table = config.jobs.map((job) => ({
+      job: job.name,
+      kind: job.kind,
+      schedule: job.schedule?.text ?? '(disabled)',
+      enabled: job.enabled,
+      next: this.timers.nextRun(job.name)?.toISOString(),
+    }));
+    this.log.info({ jobs: table.length, ...changes }, 'job table loaded');
+    for (const row of table) this.log.info(row, `job ${row.job}`);
+    return changes;
+  }
+
+  /** env.local changed: adopt the new table if it is valid, else keep the last valid one and say why. */
+  private async reload(): Promise<void> {
+    const result = await this.load();
+    if (!result.ok) {
+      this.problems = result.issues;
+      for (const issue of result.issues) this.log.error({ file: issue.file, line: issue.line, job: issue.job }, formatIssue(issue));
+      this.log.error({ problems: result.issues.length, jobs: this.jobs.length }, 'env.local changed but is invalid: the previous job table keeps running');
+      this.emit('reload-failed', result.issues);
+      return;
+    }
+    const changes = this.adopt(result.config);
+    this.emit('reload', changes);
+  }
+
+  /** Runs a previous scheduler started (or that ended while none was watching) are followed to their end. */
+  private async reattach(): Promise<void> {
+    let found;
+    try {
+      found = await this.options.containers.list();
+    } catch (error) {
+      this.log.error({ err: error }, 'cannot list job containers: is the Docker socket mounted?');
+      return;
+    }
+    for (const container of found) {
+      // A manual run is followed by the `autodeploy run` that started it, unless it is long over.
+      if (container.origin === 'manual' && container.running) continue;
+      if (this.inFlight.has(container.job)) continue;
+      const job = this.jobs.find((j) => j.name === container.job);
+      const report = resumeRun(container, this.deps(), {
+        origin: container.origin,
+        signal: this.abort.signal,
+        timeoutMs: job?.timeoutMs,
+        ...this.grace(),
+      });
+      this.track(container.job, report);
+    }
+  }
+
+  private due(jobName: string): void {
+    const job = this.jobs.find((j) => j.name === jobName);
+    if (job === undefined || !job.enabled) return;
+    void this.launch(job);
+  }
+
+  private launch(job: Job): Promise<RunReport> {
+    const current = this.inFlight.get(job.name);
+    if (current !== undefined) {
+      // Same mutex as the container name, checked here first so that no engine round-trip is spent.
+      this.logs.job(job.name).warn({ outcome: 'skipped' }, 'run skipped: the previous run is still running');
+      this.log.warn({ job: job.name }, 'run skipped: the previous run is still running');
+      return current;
+    }
+    const report = runJob(job, this.deps(), { origin: 'schedule', signal: this.abort.signal, ...this.grace() });
+    return this.track(job.name, report);
+  }
+
+  private track(jobName: string, report: Promise<RunReport>): Promise<RunReport> {
+    const tracked = report.then(
+      (r) => {
+        this.log[r.outcome === 'succeeded' || r.outcome === 'interrupted' ? 'info' : 'warn'](
+          { job: r.job, run: r.run, outcome: r.outcome, exitCode: r.exitCode, durationMs: r.durationMs },
+          `run of ${r.job} ${r.outcome}${r.message ? `: ${r.message}` : ''}`,
+        );
+        this.emit('run', r);
+        return r;
+      },
+      (error: unknown) => {
+        this.log.error({ job: jobName, err: error }, `run of ${jobName} failed inside the scheduler`);
+        throw error;
+      },
+    );
+    this.inFlight.set(jobName, tracked);
+    void tracked.finally(() => {
+      if (this.inFlight.get(jobName) === tracked) this.inFlight.delete(jobName);
+    }).catch(() => undefined);
+    return tracked;
+  }
+
+  private deps() {
+    const dir = this.config?.settings.logDir ?? this.options.processEnv['AUTODEPLOY_LOG_DIR'] ?? '/var/log/PAVICS';
+    return {
+      containers: this.options.containers,
+      logs: this.logs,
+      history: this.history,
+      countWrittenLines: (job: string, run: string) => countRunOutputLines(dir, job, run),
+      now: () => this.now(),
+    };
+  }
+
+  private grace(): { stopGraceSeconds?: number } {
+    return this.options.stopGraceSeconds === undefined ? {} : { stopGraceSeconds: this.options.stopGraceSeconds };
+  }
+
+  private async beat(): Promise<void> {
+    const stateDir = this.config?.settings.stateDir ?? this.options.processEnv['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy';
+    await writeHeartbeat(stateDir, {
+      pid: process.pid,
+      version: VERSION,
+      time: this.now().toISOString(),
+      startedAt: this.startedAt.toISOString(),
+      configValid: this.problems.length === 0,
+      configProblems: this.problems.map(formatIssue),
+      jobs: this.timers.size,
+      running: [...this.inFlight.keys()],
+    });
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+}

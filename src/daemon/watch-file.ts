@@ -1,0 +1,70 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export interface FileWatch {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` with the new text when a file's content changes. Watches the directory,
+ * not the file: editors and `git pull` replace a file by rename, which a watch on the old
+ * inode would never see. Events are debounced and compared by content, so a touch or a
+ * burst of writes triggers one call at most.
+ */
+export function watchFileContent(
+  path: string,
+  onChange: (text: string | undefined) => void,
+  options: { debounceMs?: number; pollMs?: number } = {},
+): FileWatch {
+  const debounceMs = options.debounceMs ?? 300;
+  let last: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const check = async (): Promise<void> => {
+    let text: string | undefined;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    if (closed || text === last) return;
+    last = text;
+    onChange(text);
+  };
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void check(), debounceMs);
+  };
+
+  void readFile(path, 'utf8').then(
+    (text) => {
+      last = text;
+    },
+    () => undefined,
+  );
+
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), (_event, name) => {
+      if (name === null || name === basename(path)) schedule();
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    watcher = undefined;
+  }
+  // A bind-mounted file edited on the host does not always raise inotify events inside a
+  // container (the mount pins the old inode); a slow poll catches what the watch misses.
+  const poll = setInterval(schedule, options.pollMs ?? 5_000);
+  poll.unref();
+
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher?.close();
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import Docker from 'dockerode';
+import { LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
+import { ContainerNameInUse, DockerError, engineMessage, statusOf } from './errors.js';
+import { FrameLineSplitter, type OutputLine } from './frames.js';
+
+/** Who started a run: the daemon on a schedule, or an operator through `autodeploy run`. */
+export type RunOrigin = 'schedule' | 'manual';
+
+export interface RunMeta {
+  readonly job: string;
+  readonly run: string;
+  readonly origin: RunOrigin;
+}
+
+/** What the scheduler needs to know of one job container. */
+export interface RunContainer extends RunMeta {
+  readonly id: string;
+  readonly name: string;
+  readonly running: boolean;
+  readonly exitCode: number | undefined;
+  readonly startedAt: Date | undefined;
+}
+
+/**
+ * The project's view of the Docker engine: only what job runs need.
+ * Everything else in the code talks to this, never to dockerode.
+ */
+export interface JobContainers {
+  /** Creates (not starts) the run's container; ContainerNameInUse if the name is taken. */
+  create(spec: ContainerSpec, meta: RunMeta): Promise<string>;
+  start(id: string): Promise<void>;
+  /** undefined when no such container exists. */
+  inspect(idOrName: string): Promise<RunContainer | undefined>;
+  /** Every container that carries the job label, running or not. */
+  list(): Promise<RunContainer[]>;
+  /**
+   * The container's output from its first line, following it until the container ends,
+   * minus the first `skipLines` lines (already written by an earlier scheduler).
+   */
+  output(id: string, options: { skipLines: number; signal?: AbortSignal }): AsyncIterable<OutputLine>;
+  /** Resolves with the exit code once the container has stopped. */
+  wait(id: string): Promise<number>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`. */
+  stop(id: string, graceSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The image of the container this process runs in, when it runs in one. */
+  selfImage(): Promise<string | undefined>;
+}
+
+export interface DockerConnection {
+  /** unix socket path; defaults to DOCKER_HOST's `unix://` path or /var/run/docker.sock */
+  readonly socketPath?: string;
+}
+
+export function connectDocker(options: DockerConnection = {}, env: NodeJS.ProcessEnv = process.env): Docker {
+  const fromEnv = env['DOCKER_HOST']?.startsWith('unix://') ? env['DOCKER_HOST'].slice('unix://'.length) : undefined;
+  return new Docker({ socketPath: options.socketPath ?? fromEnv ?? '/var/run/docker.sock' });
+}
+
+export function dockerJobContainers(docker: Docker): JobContainers {
+  return {
+    async create(spec, meta) {
+      const options = await createOptions(spec, meta);
+      try {
+        const container = await docker.createContainer(options);
+        return container.id;
+      } catch (error) {
+        if (statusOf(error) === 409) throw new ContainerNameInUse(spec.containerName, error);
+        if (statusOf(error) !== 404) throw new DockerError(`create of ${spec.containerName}`, error);
+      }
+      // 404: the image is not on this host. `docker run` pulls it; so do we, once.
+      await pull(docker, spec.image);
+      try {
+        return (await docker.createContainer(options)).id;
+      } catch (error) {
+        if (statusOf(error) === 409) throw new ContainerNameInUse(spec.containerName, error);
+        throw new DockerError(`create of ${spec.containerName}`, error);
+      }
+    },
+
+    async start(id) {
+      try {
+        await docker.getContainer(id).start();
+      } catch (error) {
+        // 304: already started, which is what we wanted.
+        if (statusOf(error) !== 304) throw new DockerError(`start of ${id.slice(0, 12)}`, error);
+      }
+    },
+
+    async inspect(idOrName) {
+      try {
+        return toRunContainer(await docker.getContainer(idOrName).inspect());
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw new DockerError(`inspect of ${idOrName}`, error);
+      }
+    },
+
+    async list() {
+      let summaries: Docker.ContainerInfo[];
+      try {
+        summaries = await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } });
+      } catch (error) {
+        throw new DockerError('list of job containers', error);
+      }
+      const found: RunContainer[] = [];
+      for (const summary of summaries) {
+        const container = await this.inspect(summary.Id);
+        if (container) found.push(container);
+      }
+      return found;
+    },
+
+    output(id, { skipLines, signal }) {
+      return followOutput(docker, id, skipLines, signal);
+    },
+
+    async wait(id) {
+      try {
+        const result = (await docker.getContainer(id).wait()) as { StatusCode?: number };
+        return result.StatusCode ?? -1;
+      } catch (error) {
+        throw new DockerError(`wait for ${id.slice(0, 12)}`, error);
+      }
+    },
+
+    async stop(id, graceSeconds) {
+      try {
+        await docker.getContainer(id).stop({ t: graceSeconds });
+      } catch (error) {
+        // 304: already stopped; 404: already gone.
+        const status = statusOf(error);
+        if (status !== 304 && status !== 404) throw new DockerError(`stop of ${id.slice(0, 12)}`, error);
+      }
+    },
+
+    async remove(id) {
+      try {
+        await docker.getContainer(id).remove({ force: true });
+      } catch (error) {
+        // 404: already gone; 409: removal already in progress.
+        const status = statusOf(error);
+        if (status !== 404 && status !== 409) throw new DockerError(`remove of ${id.slice(0, 12)}`, error);
+      }
+    },
+
+    async selfImage() {
+      // In a container, the hostname is the container's short id unless the compose file set another;
+      // the cgroup path would be more robust but differs between cgroup v1 and v2.
+      try {
+        const info = await docker.getContainer(hostname()).inspect();
+        return info.Config.Image;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+async function createOptions(spec: ContainerSpec, meta: RunMeta): Promise<Docker.ContainerCreateOptions> {
+  const env: Record<string, string> = {};
+  for (const file of spec.envFiles) Object.assign(env, await readDockerEnvFile(file, spec.env));
+  Object.assign(env, spec.env);
+  const options: Docker.ContainerCreateOptions = {
+    name: spec.containerName,
+    Image: spec.image,
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...spec.labels, [LABEL_JOB]: meta.job, [LABEL_RUN]: meta.run, [LABEL_ORIGIN]: meta.origin },
+    Tty: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    HostConfig: {
+      Binds: [...spec.volumes],
+      ExtraHosts: [...spec.extraHosts],
+      // Not AutoRemove: the container must outlive a scheduler restart so that its
+      // output and exit code can still be collected; the runner removes it.
+      AutoRemove: false,
+      LogConfig: { Type: 'json-file', Config: {} },
+    },
+  };
+  if (spec.command.length > 0) options.Cmd = [...spec.command];
+  if (spec.entrypoint !== undefined) options.Entrypoint = [...spec.entrypoint];
+  if (spec.user !== undefined) options.User = spec.user;
+  if (spec.workdir !== undefined) options.WorkingDir = spec.workdir;
+  if (spec.network !== undefined) options.HostConfig!.NetworkMode = spec.network;
+  return options;
+}
+
+/** `docker run --env-file` format: KEY=value per line, `#` comments, no quoting; a bare KEY takes the caller's value. */
+async function readDockerEnvFile(path: string, env: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read --env-file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const values: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trimStart();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq === -1) {
+      const value = env[line.trim()] ?? process.env[line.trim()];
+      if (value !== undefined) values[line.trim()] = value;
+    } else {
+      values[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+  return values;
+}
+
+async function pull(docker: Docker, image: string): Promise<void> {
+  try {
+    const stream = await docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+    });
+  } catch (error) {
+    throw new DockerError(`pull of image ${image} (it is not on this host)`, error);
+  }
+}
+
+async function* followOutput(
+  docker: Docker,
+  id: string,
+  skipLines: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<OutputLine> {
+  let stream: NodeJS.ReadableStream & { destroy?: () => void };
+  try {
+    stream = await docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true });
+  } catch (error) {
+    throw new DockerError(`logs of ${id.slice(0, 12)}`, error);
+  }
+  // On abort the scheduler is shutting down: stop reading, leave the container running
+  // (the next scheduler re-attaches), and do not flush a partial line as if it were whole.
+  const onAbort = (): void => stream.destroy?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const splitter = new FrameLineSplitter();
+  let toSkip = skipLines;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (const line of splitter.push(chunk)) {
+        if (toSkip > 0) toSkip -= 1;
+        else yield line;
+      }
+    }
+  } catch (error) {
+    if (signal?.aborted) return;
+    throw new DockerError(`logs of ${id.slice(0, 12)}`, error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted) return;
+  for (const line of splitter.end()) {
+    if (toSkip > 0) toSkip -= 1;
+    else yield line;
+  }
+}
+
+function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
+  const labels = info.Config.Labels ?? {};
+  const started = info.State.StartedAt;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    job: labels[LABEL_JOB] ?? '',
+    run: labels[LABEL_RUN] ?? '',
+    origin: labels[LABEL_ORIGIN] === 'manual' ? 'manual' : 'schedule',
+    running: info.State.Running || info.State.Restarting,
+    exitCode: info.State.Running ? undefined : info.State.ExitCode,
+    startedAt: started && !started.startsWith('0001-') ? new Date(started) : undefined,
+  };
+}
+
+export { engineMessage };

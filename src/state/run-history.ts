@@ -1,0 +1,90 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const RUN_OUTCOMES = ['running', 'succeeded', 'failed', 'timed-out', 'skipped', 'error', 'interrupted'] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+/** One run of one job as kept in the state directory. Times are ISO strings so the file reads well. */
+const RunRecordSchema = z.object({
+  job: z.string(),
+  run: z.string(),
+  origin: z.enum(['schedule', 'manual']),
+  outcome: z.enum(RUN_OUTCOMES),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  exitCode: z.number().optional(),
+  message: z.string().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecordSchema>;
+
+const HistoryFileSchema = z.object({ runs: z.array(RunRecordSchema) });
+
+/** How many runs of a job are kept; enough to see a pattern, small enough to rewrite on every run. */
+const KEEP = 50;
+
+/**
+ * Run history, one JSON file per job under `<stateDir>/runs/`, rewritten atomically
+ * (write then rename) so that a crash leaves the old or the new file, never half of one.
+ * Writes to one job are serialized; different jobs do not wait for each other.
+ */
+export class RunHistory {
+  private readonly dir: string;
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, 'runs');
+  }
+
+  /** Newest first. A missing or unreadable file is an empty history, not an error: history is informative. */
+  async runs(job: string): Promise<RunRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file(job), 'utf8');
+    } catch {
+      return [];
+    }
+    try {
+      return HistoryFileSchema.parse(JSON.parse(text)).runs;
+    } catch {
+      return [];
+    }
+  }
+
+  async last(job: string): Promise<RunRecord | undefined> {
+    return (await this.runs(job))[0];
+  }
+
+  /** Inserts or replaces the record of `record.run`. */
+  record(record: RunRecord): Promise<void> {
+    return this.serialize(record.job, async () => {
+      const runs = (await this.runs(record.job)).filter((r) => r.run !== record.run);
+      runs.unshift(record);
+      runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+      await this.write(record.job, runs.slice(0, KEEP));
+    });
+  }
+
+  private serialize(job: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.queues.get(job) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    this.queues.set(job, next);
+    void next.finally(() => {
+      if (this.queues.get(job) === next) this.queues.delete(job);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async write(job: string, runs: RunRecord[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const target = this.file(job);
+    const temp = `${target}.${process.pid}.tmp`;
+    await writeFile(temp, `${JSON.stringify({ runs }, null, 2)}\n`);
+    await rename(temp, target);
+  }
+
+  private file(job: string): string {
+    return join(this.dir, `${job}.json`);
+  }
+}
