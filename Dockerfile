@@ -5,6 +5,7 @@ ARG NODE_VERSION=24
 # --- build: compile TypeScript, then keep only the runtime dependencies -------
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
+ENV npm_config_update_notifier=false
 # Manifests first, so that a change to the sources reuses the npm ci layer.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=warn
@@ -37,14 +38,14 @@ RUN apt-get update \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*
 COPY --from=docker-cli /out/docker /usr/bin/docker
-RUN docker --version >/dev/null
 
 WORKDIR /opt/autodeploy
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY config/default.env ./config/default.env
-RUN chmod +x dist/cli/main.js \
+RUN docker --version >/dev/null \
+ && chmod +x dist/cli/main.js \
  && ln -s /opt/autodeploy/dist/cli/main.js /usr/local/bin/autodeploy
 
 ENV NODE_ENV=production \

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Builds the product image from the repository's Dockerfile.
 # Usage: build-image.sh [TAG]            (default tag: autodeploy-scheduler:dev)
-# NODE_VERSION selects the node:<version>-bookworm-slim base (default 20, the
-# version whose base image scripts/build-test-images.sh can provide offline);
+# NODE_VERSION selects the node:<version>-bookworm-slim base. Default: the
+# host's node major (at least 20), the one scripts/build-test-images.sh can
+# stand in for when no registry is reachable; the Dockerfile's own default is
+# for machines that can pull any version.
 # VERSION is recorded in the image label (default: package.json's version).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 readonly TAG=${1:-autodeploy-scheduler:dev}
-export NODE_VERSION=${NODE_VERSION:-20}
+if [ -z "${NODE_VERSION:-}" ]; then
+  NODE_VERSION=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || NODE_VERSION=20
+  [ "$NODE_VERSION" -ge 20 ] 2>/dev/null || NODE_VERSION=20
+fi
+export NODE_VERSION
 
 cd "$ROOT"
 "$ROOT/scripts/build-test-images.sh" node-base
@@ -21,3 +27,8 @@ docker build \
   --build-arg "VERSION=$version" \
   -t "$TAG" \
   "$ROOT"
+
+# Earlier builds of the product image, now untagged, would pile up on a
+# machine that keeps /var/lib/docker; the build cache lives in the current
+# image's parents and is kept.
+docker image prune -f --filter "label=org.opencontainers.image.title=autodeploy-scheduler" >/dev/null

@@ -4,14 +4,24 @@
 #   busybox    autodeploy-test/busybox:latest, a tiny image for job containers
 #   node-base  node:${NODE_VERSION}-bookworm-slim: pulled when a registry can be
 #              reached; otherwise a stand-in made from Debian packages and the
-#              host's own node and npm
+#              host's own node and npm (NODE_VERSION defaults to the host's
+#              node major, so that the stand-in is what its tag says)
 # Usage: build-test-images.sh [busybox|node-base|all]...   (default: all)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 readonly CACHE_DIR="$ROOT/.cache/test-images"
-readonly NODE_VERSION=${NODE_VERSION:-20}
+# The stand-in copies the host's node, so its major is the natural default
+# (20 on a host whose node is older than the project supports).
+host_node_major() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || major=20
+  [ "$major" -ge 20 ] 2>/dev/null || major=20
+  printf '%s\n' "$major"
+}
+NODE_VERSION=${NODE_VERSION:-$(host_node_major)}
+readonly NODE_VERSION
 readonly DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 readonly BUSYBOX_TAG=autodeploy-test/busybox:latest
@@ -29,9 +39,12 @@ readonly RECIPE_LABEL=org.autodeploy.test-recipe
 say() { printf 'build-test-images: %s\n' "$*"; }
 die() { printf 'build-test-images: %s\n' "$*" >&2; exit 1; }
 
-# Prints the recipe label of an image; fails when the image does not exist.
+# Prints the recipe label of an image (empty when it has none, as an image
+# from a registry); fails when the image does not exist.
 image_recipe() {
-  docker image inspect --format "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null
+  docker image inspect \
+    --format "{{ with .Config.Labels }}{{ with index . \"$RECIPE_LABEL\" }}{{ . }}{{ end }}{{ end }}" \
+    "$1" 2>/dev/null
 }
 
 build_busybox() {
@@ -44,7 +57,9 @@ build_busybox() {
   [ -n "$busybox" ] || die "busybox is not installed (run scripts/ensure-docker.sh)"
   # Only a static busybox runs in an empty rootfs.
   if ! file_is_static "$busybox"; then
-    [ -x /bin/busybox ] && file_is_static /bin/busybox || die "no static busybox found (install busybox-static)"
+    if ! { [ -x /bin/busybox ] && file_is_static /bin/busybox; }; then
+      die "no static busybox found (install busybox-static)"
+    fi
     busybox=/bin/busybox
   fi
 
@@ -89,22 +104,30 @@ file_is_static() {
   ! ldd "$1" >/dev/null 2>&1
 }
 
+# A stand-in is remade when the recipe or the host's node changes.
+stand_in_id() {
+  printf 'node-stand-in-%s-%s\n' "$STAND_IN_RECIPE" "$(node --version 2>/dev/null || echo none)"
+}
+
 build_node_base() {
   local have
   if have=$(image_recipe "$NODE_TAG"); then
     # No label: a real image from a registry. Keep it.
-    if [ -z "$have" ] || [ "$have" = "node-stand-in-$STAND_IN_RECIPE" ]; then
+    if [ -z "$have" ] || [ "$have" = "$(stand_in_id)" ]; then
       return 0
     fi
-  elif docker pull -q "$NODE_TAG" >/dev/null 2>&1; then
+  # Bounded: where name resolution hangs instead of failing, the stand-in is
+  # still built in time.
+  elif timeout 300 docker pull -q "$NODE_TAG" >/dev/null 2>&1; then
     say "pulled $NODE_TAG"
     return 0
+  else
+    say "no registry has $NODE_TAG; a stand-in is built from the host's node"
   fi
   build_node_stand_in
 }
 
 build_node_stand_in() {
-  say "no registry has $NODE_TAG; building a stand-in from the host's node"
   local node npm_root host_version host_major
   node=$(readlink -f "$(command -v node)") || die "node is not installed on this host"
   npm_root=$(npm root -g 2>/dev/null)/npm
@@ -170,7 +193,7 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 ENV NODE_VERSION=${host_version#v} \\
     NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca/ca-certificates.crt
-LABEL $RECIPE_LABEL=node-stand-in-$STAND_IN_RECIPE
+LABEL $RECIPE_LABEL=$(stand_in_id)
 CMD ["node"]
 EOF
   say "building $NODE_TAG (stand-in, node $host_version)"

@@ -74,6 +74,7 @@ start_engine() {
     say "starting dockerd (log: $LOGFILE)"
     # setsid + nohup: the engine must outlive the shell (and make job) that
     # started it, and must not hold that shell's terminal or pipes open.
+    # shellcheck disable=SC2016 # expanded by the inner sh
     as_root setsid nohup sh -c 'exec dockerd --pidfile "$1" >>"$2" 2>&1' dockerd-ci "$PIDFILE" "$LOGFILE" \
       </dev/null >/dev/null 2>&1 &
   fi

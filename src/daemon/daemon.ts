@@ -44,6 +44,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly inFlight = new Map<string, Promise<RunReport>>();
   private readonly abort = new AbortController();
   private watch: FileWatch | undefined;
+  private booted = false;
+  private reloadWhenBooted = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
   private logs!: LogFiles;
@@ -89,6 +91,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async boot(): Promise<void> {
+    // Watch before the first load: an edit made while loading is then a change, never missed.
+    this.watch = await watchFileContent(this.options.envFile, () => {
+      if (this.booted) void this.reload();
+      else this.reloadWhenBooted = true;
+    });
     const result = await this.load();
     const settings = result.ok ? result.config.settings : undefined;
     const env = this.options.processEnv;
@@ -114,7 +121,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
     await this.reattach();
 
-    this.watch = watchFileContent(this.options.envFile, () => void this.reload());
+    this.booted = true;
+    if (this.reloadWhenBooted) void this.reload();
     const beat = (): void => void this.beat().catch((error: unknown) => this.log.warn({ err: error }, 'could not write heartbeat'));
     beat();
     this.heartbeat = setInterval(beat, this.options.heartbeatMs ?? 15_000);

@@ -12,11 +12,11 @@ export interface FileWatch {
  * inode would never see. Events are debounced and compared by content, so a touch or a
  * burst of writes triggers one call at most.
  */
-export function watchFileContent(
+export async function watchFileContent(
   path: string,
   onChange: (text: string | undefined) => void,
   options: { debounceMs?: number; pollMs?: number } = {},
-): FileWatch {
+): Promise<FileWatch> {
   const debounceMs = options.debounceMs ?? 300;
   let last: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -38,12 +38,8 @@ export function watchFileContent(
     timer = setTimeout(() => void check(), debounceMs);
   };
 
-  void readFile(path, 'utf8').then(
-    (text) => {
-      last = text;
-    },
-    () => undefined,
-  );
+  // Resolved before returning, so that a write right after this call is seen as a change.
+  last = await readFile(path, 'utf8').catch(() => undefined);
 
   let watcher: FSWatcher | undefined;
   try {

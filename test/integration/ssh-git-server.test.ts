@@ -268,11 +268,17 @@ describe('SSH git server with per-repository deploy keys', () => {
 
     const traversal = await ssh(`git-upload-pack '/../repos/alpha.git'`);
     expect(traversal.code).toBe(128);
+    expect(traversal.stderr).toContain('ERROR: Repository not found.');
     expect(traversal.stdout).toBe('');
 
     const chained = await ssh(`git-upload-pack '/alpha.git'; cat /etc/passwd`);
     expect(chained.code).toBe(128);
+    expect(chained.stderr).toContain('ERROR: Repository not found.');
     expect(chained.stdout).toBe('');
+
+    // The control: the same key and quoting, well formed, is served.
+    const advertised = await ssh(`git-upload-pack '/alpha.git'`);
+    expect(advertised.stdout).toContain('refs/heads/main');
   });
 
   it('keeps serving others when clients send garbage, stall in the handshake, or vanish mid-session', async () => {

@@ -1,0 +1,36 @@
+import type { ConfigIssue } from './issues.js';
+import { scanEnvText, type QuoteStyle } from './env-scanner.js';
+import { computeValue } from './env-value.js';
+
+/** One `NAME=value` of an env file, with its value as /bin/sh would compute it. */
+export interface EnvAssignment {
+  readonly key: string;
+  readonly value: string;
+  readonly file: string;
+  /** line where the statement starts (1-based) */
+  readonly line: number;
+  readonly quoted: QuoteStyle;
+}
+
+export interface EnvFileResult {
+  readonly assignments: readonly EnvAssignment[];
+  readonly issues: readonly ConfigIssue[];
+}
+
+/**
+ * Reads a shell-style env file. `context` holds the variables set before the
+ * file (process environment, earlier files); each line sees the ones before it.
+ */
+export function parseEnvFile(text: string, file: string, context: Readonly<Record<string, string>>): EnvFileResult {
+  const scanned = scanEnvText(text, file);
+  const running: Record<string, string> = { ...context };
+  const assignments: EnvAssignment[] = [];
+  for (const statement of scanned.statements) {
+    const value = computeValue(statement, running);
+    running[statement.key] = value;
+    assignments.push({ key: statement.key, value, file, line: statement.line, quoted: statement.quoted });
+  }
+  return { assignments, issues: scanned.issues };
+}
+
+export type { QuoteStyle } from './env-scanner.js';

@@ -1,0 +1,47 @@
+// What the two job formats (PAVICS YAML, native AUTODEPLOY_JOB_* variables)
+// have in common before validation: the fields an operator wrote, each with the
+// place it was written, so that every problem can point at its line.
+
+import type { SourceRef } from '../jobs/job.js';
+
+/** One variable of the configuration, after `BIRDHOUSE_` aliases are resolved. */
+export interface SettingEntry {
+  readonly value: string;
+  readonly source: SourceRef;
+  /** assignment order across files; -1 for the process environment */
+  readonly order: number;
+}
+
+export type DraftFieldName =
+  | 'comment'
+  | 'schedule'
+  | 'image'
+  | 'command'
+  | 'dockerargs'
+  | 'timeout'
+  | 'enabled'
+  | 'volumes'
+  | 'env'
+  | 'user'
+  | 'workdir'
+  | 'entrypoint'
+  | 'network';
+
+export interface DraftField {
+  readonly value: string | number | boolean | readonly string[] | null;
+  readonly where: SourceRef;
+  /** the key as the operator wrote it: `image`, or `AUTODEPLOY_JOB_BACKUP_IMAGE` */
+  readonly key: string;
+}
+
+export interface JobDraft {
+  readonly format: 'yaml' | 'native';
+  /** the name as written */
+  readonly name: string;
+  readonly source: SourceRef;
+  /** the key that names the job: `name`, or the job's first variable */
+  readonly nameKey: string;
+  readonly fields: Partial<Readonly<Record<DraftFieldName, DraftField>>>;
+  /** how to name a field that is missing: `image`, or `AUTODEPLOY_JOB_BACKUP_IMAGE` */
+  readonly keyFor: Readonly<Record<DraftFieldName, string>>;
+}

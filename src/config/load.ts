@@ -1,0 +1,251 @@
+// The configuration as a function of (files, process environment): env files
+// read in order over the process environment, BIRDHOUSE_ spellings resolved,
+// settings and jobs validated. Either everything is valid, or every problem
+// found is returned and nothing is half-loaded.
+
+import type { Job } from '../jobs/job.js';
+import { parseEnvFile, type EnvAssignment } from './env-file.js';
+import type { ConfigIssue } from './issues.js';
+import type { SettingEntry } from './job-draft.js';
+import { buildJobs } from './jobs.js';
+import {
+  BIRDHOUSE_PREFIX,
+  canonicalName,
+  isAutodeployName,
+  isKnownSetting,
+  JOB_PREFIX,
+  nearestSetting,
+  TOLERATED_NAMES,
+} from './names.js';
+import { collectSecrets } from './secrets.js';
+import { buildSettings, type Settings } from './settings.js';
+
+/** `SourceRef.file` of values that come from the process environment. */
+export const PROCESS_ENVIRONMENT = 'process environment';
+
+export interface EnvFileText {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface LoadInput {
+  /** default.env first, then env.local */
+  readonly files: readonly EnvFileText[];
+  readonly processEnv: Readonly<Record<string, string | undefined>>;
+  /** the variables /bin/sh produced from the files, when shell evaluation is used */
+  readonly evaluated?: Readonly<Record<string, string>>;
+}
+
+export interface Config {
+  readonly settings: Settings;
+  readonly jobs: readonly Job[];
+  /** the whole resolved environment; every AUTODEPLOY_* value is also under its canonical name */
+  readonly env: Readonly<Record<string, string>>;
+  /** values to mask in every log line */
+  readonly secrets: readonly string[];
+  readonly warnings: readonly ConfigIssue[];
+  readonly files: readonly string[];
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
+
+function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function at(a: { readonly file: string; readonly line: number | undefined }): string {
+  return a.line === undefined ? a.file : `${a.file}:${a.line}`;
+}
+
+/** Reads the files in order; each sees the process environment and the files before it. */
+function readFiles(
+  files: readonly EnvFileText[],
+  processEnv: Readonly<Record<string, string>>,
+): { env: Record<string, string>; assignments: EnvAssignment[]; issues: ConfigIssue[] } {
+  const env: Record<string, string> = { ...processEnv };
+  const assignments: EnvAssignment[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const file of files) {
+    const result = parseEnvFile(file.text, file.path, env);
+    issues.push(...result.issues);
+    for (const a of result.assignments) {
+      env[a.key] = a.value;
+      assignments.push(a);
+    }
+  }
+  return { env, assignments, issues };
+}
+
+/**
+ * One entry per canonical name. Where both spellings of an AUTODEPLOY_* name
+ * are present, the one assigned later wins (the process environment counts as
+ * earliest, and between two values of the process environment the plain
+ * spelling wins).
+ */
+function resolveEntries(
+  env: Readonly<Record<string, string>>,
+  assignments: readonly EnvAssignment[],
+  lastFile: string,
+  processEnv: Readonly<Record<string, string>>,
+): Map<string, SettingEntry> {
+  const lastAssignment = new Map<string, { a: EnvAssignment; order: number }>();
+  assignments.forEach((a, order) => lastAssignment.set(a.key, { a, order }));
+
+  const entryOf = (name: string): SettingEntry => {
+    const assigned = lastAssignment.get(name);
+    const value = env[name] ?? '';
+    if (assigned !== undefined) return { value, source: { file: assigned.a.file, line: assigned.a.line }, order: assigned.order };
+    if (processEnv[name] === value) return { value, source: { file: PROCESS_ENVIRONMENT, line: undefined }, order: -1 };
+    // set by /bin/sh evaluation in a way no line shows (a loop, a function)
+    return { value, source: { file: lastFile, line: undefined }, order: -1 };
+  };
+
+  const entries = new Map<string, SettingEntry>();
+  for (const name of Object.keys(env)) {
+    const canonical = canonicalName(name);
+    const entry = entryOf(name);
+    const other = entries.get(canonical);
+    if (other === undefined || entry.order > other.order || (entry.order === other.order && name === canonical)) {
+      entries.set(canonical, entry);
+    }
+  }
+  return entries;
+}
+
+function aliasWarnings(assignments: readonly EnvAssignment[], defaultsFile: string | undefined): ConfigIssue[] {
+  const spellings = new Map<string, Map<string, EnvAssignment>>();
+  for (const a of assignments) {
+    if (a.file === defaultsFile) continue;
+    const canonical = canonicalName(a.key);
+    if (canonical === a.key && !a.key.startsWith('AUTODEPLOY_')) continue;
+    const bySpelling = spellings.get(canonical) ?? new Map<string, EnvAssignment>();
+    bySpelling.set(a.key, a);
+    spellings.set(canonical, bySpelling);
+  }
+  const warnings: ConfigIssue[] = [];
+  for (const [canonical, bySpelling] of spellings) {
+    const plain = bySpelling.get(canonical);
+    const prefixed = bySpelling.get(`${BIRDHOUSE_PREFIX}${canonical}`);
+    if (plain === undefined || prefixed === undefined) continue;
+    const winner = assignments.lastIndexOf(plain) > assignments.lastIndexOf(prefixed) ? plain : prefixed;
+    const loser = winner === plain ? prefixed : plain;
+    warnings.push({
+      file: winner.file,
+      line: winner.line,
+      key: canonical,
+      message:
+        `${canonical} is set under both spellings: ${loser.key} at ${at(loser)} and ${winner.key} at ${at(winner)}; ` +
+        `the later one (${winner.key}, ${at(winner)}) wins — keep only one`,
+    });
+  }
+  return warnings;
+}
+
+function unknownNameWarnings(entries: ReadonlyMap<string, SettingEntry>): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  for (const [name, entry] of entries) {
+    if (!isAutodeployName(name) || isKnownSetting(name) || TOLERATED_NAMES.includes(name)) continue;
+    if (name.startsWith(JOB_PREFIX)) continue;
+    const nearest = nearestSetting(name);
+    warnings.push({
+      ...entry.source,
+      key: name,
+      message:
+        nearest === undefined
+          ? `${name} is not a setting of this scheduler and is ignored; see env.local.example for the settings`
+          : `${name} is not a setting of this scheduler and is ignored; did you mean ${nearest}?`,
+    });
+  }
+  return warnings;
+}
+
+/** Issues in the order an operator reads the files: by file, then by line. */
+function byPlace(files: readonly string[]): (a: ConfigIssue, b: ConfigIssue) => number {
+  const rank = (file: string): number => {
+    const i = files.indexOf(file);
+    return i < 0 ? (file === PROCESS_ENVIRONMENT ? -1 : files.length) : i;
+  };
+  return (a, b) => rank(a.file) - rank(b.file) || (a.line ?? 0) - (b.line ?? 0);
+}
+
+/** Builds the configuration, or every problem that keeps it from being valid. */
+export function loadConfig(input: LoadInput): LoadResult {
+  const processEnv = defined(input.processEnv);
+  const paths = input.files.map((f) => f.path);
+  const defaultsFile = input.files.length > 1 ? paths[0] : undefined;
+  const lastFile = paths.at(-1) ?? PROCESS_ENVIRONMENT;
+
+  let env: Record<string, string>;
+  let assignments: EnvAssignment[];
+  const issues: ConfigIssue[] = [];
+  if (input.evaluated === undefined) {
+    const read = readFiles(input.files, processEnv);
+    env = read.env;
+    assignments = read.assignments;
+    issues.push(...read.issues);
+  } else {
+    // sh computed the values; the files are read only to know which line set what
+    env = { ...processEnv, ...input.evaluated };
+    assignments = readFiles(input.files, processEnv).assignments.filter((a) => a.key in env);
+  }
+
+  const warnings: ConfigIssue[] = [];
+  const entries = resolveEntries(env, assignments, lastFile, processEnv);
+  warnings.push(...aliasWarnings(assignments, defaultsFile));
+  warnings.push(...unknownNameWarnings(entries));
+  const evalEntry = entries.get('AUTODEPLOY_ENV_EVAL');
+  if (evalEntry !== undefined && evalEntry.source.file !== PROCESS_ENVIRONMENT) {
+    warnings.push({
+      ...evalEntry.source,
+      key: 'AUTODEPLOY_ENV_EVAL',
+      message:
+        'AUTODEPLOY_ENV_EVAL has no effect inside an env file, which is read before it is known; ' +
+        'set it in the scheduler\'s environment, or make "# autodeploy: eval=sh" the first line of env.local',
+    });
+  }
+
+  // A line that failed to parse has no value: checks on it would only mislead.
+  if (issues.length > 0) return { ok: false, issues, warnings };
+
+  const resolved: Record<string, string> = { ...env };
+  for (const [name, entry] of entries) if (isAutodeployName(name)) resolved[name] = entry.value;
+
+  const settingsResult = buildSettings(entries, lastFile);
+  issues.push(...settingsResult.issues);
+  const jobsResult = buildJobs({
+    entries,
+    env: resolved,
+    timezone: settingsResult.settings?.timezone,
+    defaultTimeoutMs: settingsResult.settings?.defaultJobTimeoutMs,
+  });
+  issues.push(...jobsResult.issues);
+  warnings.push(...jobsResult.warnings);
+
+  const order = byPlace(paths);
+  issues.sort(order);
+  warnings.sort(order);
+  if (issues.length > 0 || settingsResult.settings === undefined) return { ok: false, issues, warnings };
+
+  const secrets = collectSecrets([
+    ...Object.entries(processEnv),
+    ...Object.entries(resolved),
+    ...assignments.map((a) => [a.key, a.value] as const),
+    ...jobsResult.jobs.flatMap((job) => Object.entries(job.container.env)),
+  ]);
+  return {
+    ok: true,
+    config: {
+      settings: settingsResult.settings,
+      jobs: jobsResult.jobs,
+      env: resolved,
+      secrets,
+      warnings,
+      files: paths,
+    },
+  };
+}
+

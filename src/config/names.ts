@@ -1,0 +1,81 @@
+// The names this scheduler reads from the environment, and the spelling rules
+// around them.
+
+/** Every `AUTODEPLOY_*` setting (not counting the `AUTODEPLOY_JOB_<NAME>_<KEY>` job variables). */
+export const KNOWN_SETTINGS = [
+  'AUTODEPLOY_EXTRA_REPOS',
+  'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR',
+  'AUTODEPLOY_PLATFORM_FREQUENCY',
+  'AUTODEPLOY_NOTEBOOK_FREQUENCY',
+  'AUTODEPLOY_EXTRA_SCHEDULER_JOBS',
+  'AUTODEPLOY_LOG_DIR',
+  'AUTODEPLOY_LOG_FORMAT',
+  'AUTODEPLOY_LOG_MAX_SIZE',
+  'AUTODEPLOY_LOG_KEEP',
+  'AUTODEPLOY_COMPOSE',
+  'AUTODEPLOY_CODE_OWNERSHIP',
+  'AUTODEPLOY_KNOWN_HOSTS',
+  'AUTODEPLOY_STATE_DIR',
+  'AUTODEPLOY_RESTART',
+  'AUTODEPLOY_VERIFY_TIMEOUT',
+  'AUTODEPLOY_JOB_TIMEOUT',
+  'AUTODEPLOY_NOTEBOOK_SOURCES',
+  'AUTODEPLOY_NOTEBOOK_TARGET_DIR',
+  'AUTODEPLOY_NOTEBOOK_OWNER',
+  'AUTODEPLOY_ENV_EVAL',
+] as const;
+
+export type SettingName = (typeof KNOWN_SETTINGS)[number];
+
+/**
+ * Names birdhouse-deploy derives from the settings in its own scripts; an
+ * env.local written for it may carry them, and they are not typos.
+ */
+export const TOLERATED_NAMES: readonly string[] = ['AUTODEPLOY_EXTRA_REPOS_AS_DOCKER_VOLUMES'];
+
+export const BIRDHOUSE_PREFIX = 'BIRDHOUSE_';
+export const JOB_PREFIX = 'AUTODEPLOY_JOB_';
+
+/** `BIRDHOUSE_AUTODEPLOY_X` → `AUTODEPLOY_X`; other names unchanged. */
+export function canonicalName(name: string): string {
+  return name.startsWith(`${BIRDHOUSE_PREFIX}AUTODEPLOY_`) ? name.slice(BIRDHOUSE_PREFIX.length) : name;
+}
+
+/** Whether a (canonical) name is ours to read: `AUTODEPLOY_*`. */
+export function isAutodeployName(name: string): boolean {
+  return name.startsWith('AUTODEPLOY_');
+}
+
+export function isKnownSetting(name: string): name is SettingName {
+  return (KNOWN_SETTINGS as readonly string[]).includes(name);
+}
+
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    let diagonal = prev[0] ?? 0;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const above = prev[j] ?? 0;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      prev[j] = Math.min(above + 1, (prev[j - 1] ?? 0) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return prev[b.length] ?? 0;
+}
+
+/** The known setting closest to a mistyped name, when one is close enough to be meant. */
+export function nearestSetting(name: string): SettingName | undefined {
+  let best: SettingName | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const known of KNOWN_SETTINGS) {
+    const d = distance(name, known);
+    if (d < bestDistance) {
+      best = known;
+      bestDistance = d;
+    }
+  }
+  const suffixLength = name.length - 'AUTODEPLOY_'.length;
+  return bestDistance <= Math.max(2, Math.floor(suffixLength / 3)) ? best : undefined;
+}

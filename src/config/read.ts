@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { shellEvalMode } from './eval-mode.js';
+import type { ConfigIssue } from './issues.js';
+import { loadConfig, type EnvFileText, type LoadResult } from './load.js';
+import { evaluateWithShell } from './shell-eval.js';
+
+export interface ReadConfigOptions {
+  /** the operator's env.local */
+  readonly envFile: string;
+  /** the scheduler's config/default.env */
+  readonly defaultsFile: string;
+  readonly processEnv: Readonly<Record<string, string | undefined>>;
+}
+
+async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
+  try {
+    return { text: await readFile(path, 'utf8') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT' ? missing : `cannot be read (${code ?? (error as Error).message}); check its permissions`;
+    return { issue: { file: path, line: undefined, message } };
+  }
+}
+
+/** Reads default.env and env.local and loads the configuration from them. */
+export async function readConfig(options: ReadConfigOptions): Promise<LoadResult> {
+  const [defaults, local] = await Promise.all([
+    readText(options.defaultsFile, 'the defaults file is missing; it ships with the scheduler (config/default.env)'),
+    readText(options.envFile, `${options.envFile} does not exist; create it from env.local.example`),
+  ]);
+  const issues: ConfigIssue[] = [];
+  if ('issue' in defaults) issues.push(defaults.issue);
+  if ('issue' in local) issues.push(local.issue);
+  if ('issue' in defaults || 'issue' in local) return { ok: false, issues, warnings: [] };
+
+  const files: EnvFileText[] = [
+    { path: options.defaultsFile, text: defaults.text },
+    { path: options.envFile, text: local.text },
+  ];
+  const mode = shellEvalMode(local.text, options.processEnv);
+  if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
+  if (!mode.shell) return loadConfig({ files, processEnv: options.processEnv });
+
+  const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });
+  if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
+  return loadConfig({ files, processEnv: options.processEnv, evaluated: evaluated.variables });
+}

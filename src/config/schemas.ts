@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
+
+/** Raw strings from the environment in, typed settings out. Empty strings were dropped before. */
+export const settingsSchema = z.object({
+  composeDir: absolutePath.optional(),
+  logDir: absolutePath,
+  logFormat: z.enum(['text', 'json'], { error: 'must be text or json' }),
+  logMaxSize: z
+    .string()
+    .regex(/^[1-9]\d*[kmg]?$/i, { error: 'must be a size like 500k, 10m or 1g' })
+    .transform((s) => s.toLowerCase()),
+  logKeep: z
+    .string()
+    .regex(/^[1-9]\d*$/, { error: 'must be a whole number of files, at least 1' })
+    .transform(Number),
+  stateDir: absolutePath,
+  timezone: z
+    .string()
+    .refine(isTimeZone, { error: 'is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)' })
+    .optional(),
+  defaultJobTimeoutMs: z
+    .string()
+    .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
+      error: 'must be a duration like 90s, 30m, 2h or a number of seconds',
+    })
+    .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0)
+    .optional(),
+});
+
+export type SettingsInput = z.input<typeof settingsSchema>;
+
+const typed = (what: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
+});
+
+/** The keys a PAVICS scheduler job may have (birdhouse-deploy's, plus `timeout` and `enabled`). */
+export const YAML_JOB_KEYS = ['name', 'comment', 'schedule', 'command', 'image', 'dockerargs', 'timeout', 'enabled'] as const;
+
+// YAML reads `command: true` or `image: 5` as a boolean or a number; the operator meant the text.
+const scalarText = (what: string) =>
+  z.union([z.string(), z.number(), z.boolean()], typed(what)).transform((v) => String(v));
+
+/** One job of `AUTODEPLOY_EXTRA_SCHEDULER_JOBS`, as YAML hands it over. Required values are checked later, with the other format's. */
+export const yamlJobSchema = z.strictObject({
+  name: scalarText('a string'),
+  comment: scalarText('a string').nullish(),
+  schedule: z.string(typed('a string (quote cron expressions and @-forms)')).nullable(),
+  command: z.union([scalarText('a string or a list of strings'), z.array(z.string())], typed('a string or a list of strings')).nullish(),
+  image: scalarText('a string').nullish(),
+  dockerargs: scalarText('a string').nullish(),
+  timeout: z.union([z.string(), z.number()], typed('a duration like 90s, 30m or 2h, or a number of seconds')).nullish(),
+  enabled: z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
+});
+
+export type YamlJob = z.output<typeof yamlJobSchema>;

@@ -1,0 +1,78 @@
+import type { ConfigIssue } from './issues.js';
+import type { SettingEntry } from './job-draft.js';
+import { settingsSchema, type SettingsInput } from './schemas.js';
+
+/** The scheduler's own settings. The other AUTODEPLOY_* values stay raw in `Config.env`. */
+export interface Settings {
+  /** COMPOSE_DIR: the platform directory */
+  readonly composeDir?: string;
+  /** AUTODEPLOY_LOG_DIR */
+  readonly logDir: string;
+  /** AUTODEPLOY_LOG_FORMAT */
+  readonly logFormat: 'text' | 'json';
+  /** AUTODEPLOY_LOG_MAX_SIZE, as pino-roll reads it: `500k`, `10m`, `1g` (a bare number is megabytes) */
+  readonly logMaxSize: string;
+  /** AUTODEPLOY_LOG_KEEP: rotated files kept per log */
+  readonly logKeep: number;
+  /** AUTODEPLOY_STATE_DIR */
+  readonly stateDir: string;
+  /** TZ: the zone cron schedules are read in; undefined: the system's */
+  readonly timezone?: string;
+  /** AUTODEPLOY_JOB_TIMEOUT: default run limit of extra jobs; undefined: none */
+  readonly defaultJobTimeoutMs?: number;
+}
+
+/** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
+export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string }>> = {
+  composeDir: { name: 'COMPOSE_DIR' },
+  logDir: { name: 'AUTODEPLOY_LOG_DIR', fallback: '/var/log/PAVICS' },
+  logFormat: { name: 'AUTODEPLOY_LOG_FORMAT', fallback: 'text' },
+  logMaxSize: { name: 'AUTODEPLOY_LOG_MAX_SIZE', fallback: '10m' },
+  logKeep: { name: 'AUTODEPLOY_LOG_KEEP', fallback: '10' },
+  stateDir: { name: 'AUTODEPLOY_STATE_DIR', fallback: '/var/lib/autodeploy' },
+  timezone: { name: 'TZ' },
+  defaultJobTimeoutMs: { name: 'AUTODEPLOY_JOB_TIMEOUT' },
+};
+
+export interface SettingsResult {
+  readonly settings: Settings | undefined;
+  readonly issues: readonly ConfigIssue[];
+}
+
+/** Validates the settings; each problem points at the line that set the value. */
+export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallbackFile: string): SettingsResult {
+  const raw: Record<string, string> = {};
+  for (const [field, variable] of Object.entries(SETTING_VARIABLES)) {
+    const value = entries.get(variable.name)?.value.trim();
+    if (value !== undefined && value !== '') raw[field] = value;
+    else if (variable.fallback !== undefined) raw[field] = variable.fallback;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (parsed.success) {
+    const d = parsed.data;
+    const settings: Settings = {
+      logDir: d.logDir,
+      logFormat: d.logFormat,
+      logMaxSize: d.logMaxSize,
+      logKeep: d.logKeep,
+      stateDir: d.stateDir,
+      ...(d.composeDir === undefined ? {} : { composeDir: d.composeDir }),
+      ...(d.timezone === undefined ? {} : { timezone: d.timezone }),
+      ...(d.defaultJobTimeoutMs === undefined ? {} : { defaultJobTimeoutMs: d.defaultJobTimeoutMs }),
+    };
+    return { settings, issues: [] };
+  }
+  const issues = parsed.error.issues.map((issue): ConfigIssue => {
+    const field = String(issue.path[0] ?? '') as keyof SettingsInput;
+    const variable = SETTING_VARIABLES[field];
+    const entry = entries.get(variable.name);
+    const shown = raw[field] ?? '';
+    return {
+      file: entry?.source.file ?? fallbackFile,
+      line: entry?.source.line,
+      key: variable.name,
+      message: `${variable.name}="${shown}" ${issue.message}`,
+    };
+  });
+  return { settings: undefined, issues };
+}

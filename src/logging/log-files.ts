@@ -1,0 +1,127 @@
+// The log files of the scheduler and of every job: one pino logger per log,
+// each writing through a LogSink into pino-roll's rotated files. Everything
+// runs in this process (no worker thread per file) and a job's file is
+// opened on its first line, so a hundred idle jobs cost a hundred small
+// objects.
+
+import { pino, type Logger } from 'pino';
+import type { LogLevel, OutputStream } from './format.js';
+import { LogFileError, LogSettingError } from './log-errors.js';
+import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
+import { LogSink, type LogFormat, type TextSink } from './log-sink.js';
+import { createMasker, type Masker } from './mask.js';
+
+export type { LogFormat, TextSink } from './log-sink.js';
+
+export interface LogFilesOptions {
+  /** the log directory, `AUTODEPLOY_LOG_DIR` */
+  readonly dir: string;
+  readonly format: LogFormat;
+  /** size at which a file is rotated: `10m`, `500k`, `1g` */
+  readonly maxSize: string;
+  /** rotated files kept per log besides the one being written (as logrotate's `rotate N`) */
+  readonly keep: number;
+  /** values never to write; see `isSecretName` */
+  readonly secrets: readonly string[];
+  /** also copy the scheduler's events to stdout (`true`) or to this sink */
+  readonly stdout?: boolean | TextSink;
+  /** lowest level written; default `info` */
+  readonly level?: LogLevel;
+  /** told about files that cannot be opened or written; default: a line on stderr */
+  readonly onError?: (error: LogFileError) => void;
+}
+
+export interface LogFiles {
+  /** The scheduler's own events: `<dir>/scheduler.log`, and stdout when asked. */
+  scheduler(): Logger;
+  /** A job's log, `<dir>/<name>.log`; the caller makes a child with `{ run }` per run. */
+  job(name: string): Logger;
+  /** The stable path of a log, the one an operator tails. */
+  path(name: string): string;
+  /** Secret values to mask from now on (the job table was re-read). */
+  setSecrets(secrets: readonly string[]): void;
+  /** Resolves when every line logged so far is in its file. */
+  flush(): Promise<void>;
+  /** Flushes and closes every file; later lines are dropped. */
+  close(): Promise<void>;
+}
+
+const SIZE = /^\d+(?:\.\d+)?[kmgb]?$/i;
+
+function checkOptions(options: LogFilesOptions): void {
+  if (!SIZE.test(options.maxSize)) {
+    throw new LogSettingError(`log file size "${options.maxSize}" is not a size such as 500k, 10m or 1g`, {
+      setting: 'maxSize',
+      value: options.maxSize,
+    });
+  }
+  if (!Number.isInteger(options.keep) || options.keep < 1) {
+    throw new LogSettingError(`the number of rotated log files to keep must be a whole number of at least 1, not ${options.keep}`, {
+      setting: 'keep',
+      value: String(options.keep),
+    });
+  }
+}
+
+function reportOnStderr(error: LogFileError): void {
+  process.stderr.write(`${error.message}\n`);
+}
+
+export function openLogFiles(options: LogFilesOptions): LogFiles {
+  checkOptions(options);
+  let masker: Masker = createMasker(options.secrets);
+  const sinks = new Map<string, LogSink>();
+  const loggers = new Map<string, Logger>();
+  const level = options.level ?? 'info';
+  const onError = options.onError ?? reportOnStderr;
+  const stdout = options.stdout === true ? process.stdout : options.stdout === false ? undefined : options.stdout;
+  let closed = false;
+
+  function logger(name: string, copyTo: TextSink | undefined, base: Record<string, string> | null): Logger {
+    const existing = loggers.get(name);
+    if (existing !== undefined) return existing;
+    if (closed) throw new LogFileError(`the log files are closed; cannot log to ${name}`, { file: logLinkPath(options.dir, name) });
+    const sink = new LogSink({
+      dir: options.dir,
+      name,
+      format: options.format,
+      maxSize: options.maxSize,
+      keep: options.keep,
+      masker: () => masker,
+      copyTo,
+      onError,
+    });
+    const created = pino({ level, base }, sink);
+    sinks.set(name, sink);
+    loggers.set(name, created);
+    return created;
+  }
+
+  return {
+    scheduler: () => logger(SCHEDULER_LOG, stdout, null),
+    job(name) {
+      if (!isLogName(name) || name === SCHEDULER_LOG) {
+        throw new LogFileError(`job name "${name}" cannot name a log file: use letters, digits, "_", "." and "-", and not "${SCHEDULER_LOG}"`, {
+          file: logLinkPath(options.dir, name),
+        });
+      }
+      return logger(name, undefined, { job: name });
+    },
+    path: (name) => logLinkPath(options.dir, name),
+    setSecrets(secrets) {
+      masker = createMasker(secrets);
+    },
+    async flush() {
+      await Promise.all([...sinks.values()].map((sink) => sink.flushed()));
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...sinks.values()].map((sink) => sink.close()));
+    },
+  };
+}
+
+/** Writes one line of a job's own output, in the shape the readers expect. */
+export function logOutputLine(logger: Logger, out: OutputStream, line: string): void {
+  logger.info({ out }, line);
+}

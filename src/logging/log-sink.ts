@@ -1,0 +1,324 @@
+// The destination between pino and pino-roll for one log: it masks secrets on
+// the serialized line, turns pino's JSON into a text line when asked, and
+// hands the result to a pino-roll stream opened on first use. It also keeps
+// `<dir>/<name>.log` pointing at the file pino-roll is writing.
+
+import { once } from 'node:events';
+import { fsync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { appendFile, lstat, mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import pinoRoll from 'pino-roll';
+import { formatText, recordFromJson } from './format.js';
+import { LogFileError, describeCause } from './log-errors.js';
+import {
+  ROLL_DATE_FORMAT,
+  compareRolledKeys,
+  localDate,
+  logLinkPath,
+  parseRolledFileName,
+  rollBasePath,
+  rolledFileName,
+  rolledFilesDir,
+} from './log-layout.js';
+import { maskJsonLine, type Masker } from './mask.js';
+
+export type LogFormat = 'text' | 'json';
+
+/** Anything text can be copied to, such as `process.stdout`. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface LogSinkOptions {
+  readonly dir: string;
+  readonly name: string;
+  readonly format: LogFormat;
+  /** pino-roll size: `10m`, `500k`, `1g` */
+  readonly maxSize: string;
+  /** rotated files kept besides the current one */
+  readonly keep: number;
+  /** the masker in force; read on every line so that new secrets apply at once */
+  readonly masker: () => Masker;
+  readonly copyTo: TextSink | undefined;
+  readonly onError: (error: LogFileError) => void;
+}
+
+/** After a failed open, lines are dropped until this long has passed, then opening is tried again. */
+const REOPEN_DELAY_MS = 5_000;
+
+export class LogSink {
+  readonly #options: LogSinkOptions;
+  readonly #linkPath: string;
+  #stream: pinoRoll.RollStream | undefined;
+  #opening: Promise<void> | undefined;
+  #failedAt: number | undefined;
+  #pending: string[] = [];
+  #closed = false;
+  /** bytes handed to the stream, and bytes it reported written: equal when nothing is buffered */
+  #handed = 0;
+  #written = 0;
+  #lastError: unknown;
+  readonly #progress = new Set<() => void>();
+
+  constructor(options: LogSinkOptions) {
+    this.#options = options;
+    this.#linkPath = logLinkPath(options.dir, options.name);
+  }
+
+  /** The path an operator tails. */
+  get path(): string {
+    return this.#linkPath;
+  }
+
+  /** Called by pino with one serialized JSON line. */
+  write(line: string): void {
+    if (this.#closed) return;
+    const text = this.#render(line);
+    this.#options.copyTo?.write(text);
+    if (this.#stream !== undefined) {
+      this.#send(text);
+      return;
+    }
+    if (this.#failedAt !== undefined && Date.now() - this.#failedAt < REOPEN_DELAY_MS) return;
+    this.#pending.push(text);
+    this.#opening ??= this.#open();
+  }
+
+  /** pino calls this from `logger.flush(cb)`. */
+  flush(callback?: (error?: Error) => void): void {
+    this.flushed().then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Resolves when every line given so far is written to the file and synced. */
+  async flushed(): Promise<void> {
+    if (this.#opening !== undefined) await this.#opening;
+    const stream = this.#stream;
+    if (stream === undefined) return;
+    if (this.#written < this.#handed) {
+      this.#lastError = undefined;
+      // An empty write restarts a write that failed earlier; it is a no-op otherwise.
+      stream.write('');
+      while (this.#written < this.#handed) {
+        if (this.#lastError !== undefined) {
+          throw this.#error('cannot write', this.#lastError);
+        }
+        await new Promise<void>((resolve) => this.#progress.add(resolve));
+      }
+    }
+    await this.#sync(stream);
+  }
+
+  /** Writes what is buffered, then closes the file. Later lines are dropped. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#opening !== undefined) await this.#opening;
+    const stream = this.#stream;
+    if (stream === undefined || stream.destroyed) return;
+    const closed = once(stream, 'close');
+    stream.end();
+    try {
+      await closed;
+    } catch (cause) {
+      throw this.#error('cannot close', cause);
+    }
+  }
+
+  #render(line: string): string {
+    const masked = maskJsonLine(line, this.#options.masker());
+    const withNewline = masked.endsWith('\n') ? masked : `${masked}\n`;
+    if (this.#options.format === 'json') return withNewline;
+    let record;
+    try {
+      record = recordFromJson(JSON.parse(masked));
+    } catch {
+      record = undefined;
+    }
+    return record === undefined ? withNewline : `${formatText(record)}\n`;
+  }
+
+  #send(text: string): void {
+    this.#handed += Buffer.byteLength(text);
+    this.#stream?.write(text);
+  }
+
+  #notifyProgress(): void {
+    const waiters = [...this.#progress];
+    this.#progress.clear();
+    for (const resolve of waiters) resolve();
+  }
+
+  async #open(): Promise<void> {
+    const { dir, name, maxSize } = this.#options;
+    try {
+      await mkdir(rolledFilesDir(dir, name), { recursive: true });
+      await this.#adoptRegularFile();
+      const stream = await pinoRoll({
+        file: rollBasePath(dir, name),
+        size: maxSize,
+        frequency: 'daily',
+        dateFormat: ROLL_DATE_FORMAT,
+        mkdir: true,
+      });
+      // pino-roll opens the file asynchronously; lines wait until then.
+      await once(stream, 'ready');
+      const separator = await this.#separatorAfterPartialLine(stream.file);
+      stream.on('error', (cause: unknown) => {
+        this.#lastError = cause;
+        this.#notifyProgress();
+        this.#options.onError(this.#error('cannot write', cause));
+      });
+      stream.on('write', (bytes: number) => {
+        this.#written += bytes;
+        this.#notifyProgress();
+      });
+      stream.on('ready', () => this.#rotated(stream));
+      this.#rotated(stream);
+      this.#stream = stream;
+      this.#failedAt = undefined;
+      const pending = this.#pending;
+      this.#pending = [];
+      if (separator !== '') this.#send(separator);
+      for (const text of pending) this.#send(text);
+    } catch (cause) {
+      this.#failedAt = Date.now();
+      this.#pending = [];
+      this.#options.onError(this.#error('cannot open', cause));
+    } finally {
+      this.#opening = undefined;
+    }
+  }
+
+  /**
+   * A process that died mid-line leaves the file without a final newline;
+   * the next line must not be glued to it.
+   */
+  async #separatorAfterPartialLine(file: string | null): Promise<string> {
+    if (file === null) return '';
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return '';
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      return last[0] === 0x0a ? '' : '\n';
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * A regular file at the stable path was written by something else (an
+   * older scheduler wrote straight to `<name>.log`). It becomes the oldest
+   * numbered file of its day, so it is read first and removed first.
+   */
+  async #adoptRegularFile(): Promise<void> {
+    const { dir, name } = this.#options;
+    let stats;
+    try {
+      stats = await lstat(this.#linkPath);
+    } catch {
+      return;
+    }
+    if (stats.isSymbolicLink()) return;
+    if (!stats.isFile()) {
+      throw new LogFileError(`${this.#linkPath} is in the way of the log link and is not a file; move it away`, {
+        file: this.#linkPath,
+      });
+    }
+    const target = join(rolledFilesDir(dir, name), rolledFileName(name, { date: localDate(stats.mtime), number: 0 }));
+    try {
+      await lstat(target);
+    } catch {
+      await rename(this.#linkPath, target);
+      return;
+    }
+    await appendFile(target, await readFile(this.#linkPath));
+    await unlink(this.#linkPath);
+  }
+
+  /** A new file is open (at start and after every rotation). */
+  #rotated(stream: pinoRoll.RollStream): void {
+    this.#pointLink(stream);
+    this.#prune(stream.file).catch((cause: unknown) => {
+      const dir = rolledFilesDir(this.#options.dir, this.#options.name);
+      this.#options.onError(
+        new LogFileError(`cannot remove old log files in ${dir}: ${describeCause(cause)}; check its permissions`, { file: dir, cause }),
+      );
+    });
+  }
+
+  /**
+   * Keeps the current file and the newest `keep` others. pino-roll's own
+   * `limit` lists the directory while the new file is still being opened,
+   * so it keeps one file more or less depending on which finishes first.
+   */
+  async #prune(current: string | null): Promise<void> {
+    const { dir, name, keep } = this.#options;
+    const rolledDir = rolledFilesDir(dir, name);
+    const currentName = current === null ? undefined : relative(rolledDir, current);
+    const others = (await readdir(rolledDir))
+      .filter((entry) => entry !== currentName)
+      .flatMap((entry) => {
+        const key = parseRolledFileName(name, entry);
+        return key === undefined ? [] : [{ entry, key }];
+      })
+      .sort((a, b) => compareRolledKeys(a.key, b.key));
+    for (const { entry } of others.slice(0, Math.max(0, others.length - keep))) {
+      try {
+        await unlink(join(rolledDir, entry));
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+      }
+    }
+  }
+
+  /** Replaces the symlink in one rename, so that a reader never finds the path missing. */
+  #pointLink(stream: pinoRoll.RollStream): void {
+    const file = stream.file;
+    if (file === null) return;
+    const target = relative(dirname(this.#linkPath), file);
+    try {
+      if (readlinkSync(this.#linkPath) === target) return;
+    } catch {
+      // missing, or not a symlink: replaced below
+    }
+    const temporary = join(dirname(this.#linkPath), `.${this.#options.name}.log.${process.pid}.tmp`);
+    try {
+      try {
+        if (lstatSync(temporary).isSymbolicLink()) unlinkSync(temporary);
+      } catch {
+        // no leftover
+      }
+      symlinkSync(target, temporary);
+      renameSync(temporary, this.#linkPath);
+    } catch (cause) {
+      this.#options.onError(
+        new LogFileError(`cannot point ${this.#linkPath} at ${file}: ${describeCause(cause)}; check the permissions of ${dirname(this.#linkPath)}`, {
+          file: this.#linkPath,
+          cause,
+        }),
+      );
+    }
+  }
+
+  async #sync(stream: pinoRoll.RollStream): Promise<void> {
+    const fd = stream.fd;
+    if (fd < 0 || stream.destroyed) return;
+    await new Promise<void>((resolve) => {
+      // EBADF: the file was closed by a rotation meanwhile, and closing wrote it.
+      fsync(fd, () => resolve());
+    });
+  }
+
+  #error(what: 'cannot open' | 'cannot write' | 'cannot close', cause: unknown): LogFileError {
+    const file = this.#stream?.file ?? rollBasePath(this.#options.dir, this.#options.name);
+    return new LogFileError(
+      `${what} the log file ${file}: ${describeCause(cause)}; check the free space and the permissions of ${this.#options.dir}`,
+      { file, cause },
+    );
+  }
+}
