@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,29 @@ describe('openLogFiles', () => {
     logs.job('job-7').info({ out: 'stdout' }, 'only me');
     await logs.flush();
     expect((await readdir(dir)).sort()).toEqual(['job-7.log', 'job-7.log.d']);
+  });
+
+  it('holds one open file per log that has written, also after rotations', async (ctx) => {
+    if (!existsSync('/proc/self/fd')) ctx.skip('needs /proc to count open files');
+    const logs = open({ maxSize: '1k' });
+    for (let round = 0; round < 5; round += 1) {
+      for (let i = 0; i < 100; i += 1) logs.job(`job-${i}`).child({ run: `r${round}` }).info({ out: 'stdout' }, `round ${round} ${'o'.repeat(300)}`);
+      await logs.flush();
+    }
+    const openFiles = async (): Promise<string[]> => {
+      const targets: string[] = [];
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (target.startsWith(`${await realpath(dir)}/`)) targets.push(target);
+      }
+      return targets;
+    };
+    const files = await until('rotations to settle', async () => {
+      const targets = await openFiles();
+      return targets.length === 100 ? targets : undefined;
+    });
+    expect(new Set(files.map((file) => file.split('/').slice(-2)[0])).size).toBe(100);
+    expect((await rolledFiles('job-42')).length).toBeGreaterThan(1);
   });
 
   it('refuses a job name that cannot be a file name, or that is the scheduler', () => {

@@ -1,0 +1,310 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { formatIssue } from '../../src/config/issues.js';
+import { loadConfig, PROCESS_ENVIRONMENT, type Config, type LoadResult } from '../../src/config/load.js';
+import { KNOWN_SETTINGS } from '../../src/config/names.js';
+import { isSecretName } from '../../src/config/secrets.js';
+
+const root = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const DEFAULT_ENV = readFileSync(root('config/default.env'), 'utf8');
+const EXAMPLE = readFileSync(root('env.local.example'), 'utf8');
+
+function load(defaults: string, local: string, processEnv: Record<string, string | undefined> = {}): LoadResult {
+  return loadConfig({
+    files: [
+      { path: 'default.env', text: defaults },
+      { path: 'env.local', text: local },
+    ],
+    processEnv,
+  });
+}
+
+function valid(result: LoadResult): Config {
+  if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.issues.map(formatIssue).join('\n')}`);
+  return result.config;
+}
+
+function refused(result: LoadResult): string[] {
+  if (result.ok) throw new Error('expected the configuration to be refused');
+  return result.issues.map(formatIssue);
+}
+
+/** The example with its "#export" examples (and the lines of their quoted values) uncommented. */
+function uncommentExamples(text: string): string {
+  const out: string[] = [];
+  let inValue = false;
+  for (const line of text.split('\n')) {
+    if (inValue) {
+      const code = line.replace(/^#/, '');
+      out.push(code);
+      if (code === '"') inValue = false;
+    } else if (line.startsWith('#export ')) {
+      const code = line.slice(1);
+      out.push(code);
+      inValue = (code.match(/(?<!\\)"/g) ?? []).length % 2 === 1;
+    } else {
+      out.push(line);
+    }
+  }
+  return out.join('\n');
+}
+
+describe('loadConfig: precedence', () => {
+  it('starts from the process environment, then default.env, then env.local', () => {
+    const c = valid(
+      load(
+        ['export AUTODEPLOY_LOG_DIR="$HOME/logs"', 'export AUTODEPLOY_STATE_DIR=/var/lib/autodeploy', 'export AUTODEPLOY_LOG_KEEP=10'].join('\n'),
+        ['AUTODEPLOY_STATE_DIR="$AUTODEPLOY_LOG_DIR/../state"', 'AUTODEPLOY_LOG_KEEP=4'].join('\n'),
+        { HOME: '/home/op', AUTODEPLOY_LOG_KEEP: '99', UNDEFINED: undefined },
+      ),
+    );
+    expect(c.settings).toEqual({
+      logDir: '/home/op/logs',
+      logFormat: 'text',
+      logMaxSize: '10m',
+      logKeep: 4,
+      stateDir: '/home/op/logs/../state',
+    });
+    expect(c.env['HOME']).toBe('/home/op');
+    expect(c.env).not.toHaveProperty('UNDEFINED');
+    expect(c.files).toEqual(['default.env', 'env.local']);
+  });
+
+  it('lets env.local lines see default.env values', () => {
+    const c = valid(load('export BASE=/srv', 'AUTODEPLOY_LOG_DIR=${BASE}/logs'));
+    expect(c.settings.logDir).toBe('/srv/logs');
+  });
+
+  it('falls back to built-in defaults for settings that are unset or empty', () => {
+    const c = valid(load('', 'AUTODEPLOY_LOG_DIR=\nAUTODEPLOY_JOB_TIMEOUT='));
+    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy' });
+  });
+
+  it('reads every setting', () => {
+    const c = valid(
+      load(
+        '',
+        [
+          'COMPOSE_DIR=/opt/birdhouse',
+          'TZ=Europe/Paris',
+          'AUTODEPLOY_LOG_DIR=/logs',
+          'AUTODEPLOY_LOG_FORMAT=json',
+          'AUTODEPLOY_LOG_MAX_SIZE=500K',
+          'AUTODEPLOY_LOG_KEEP=3',
+          'AUTODEPLOY_STATE_DIR=/state',
+          'AUTODEPLOY_JOB_TIMEOUT=1h30m',
+        ].join('\n'),
+      ),
+    );
+    expect(c.settings).toEqual({
+      composeDir: '/opt/birdhouse',
+      timezone: 'Europe/Paris',
+      logDir: '/logs',
+      logFormat: 'json',
+      logMaxSize: '500k',
+      logKeep: 3,
+      stateDir: '/state',
+      defaultJobTimeoutMs: 5_400_000,
+    });
+    expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
+  });
+});
+
+describe('loadConfig: BIRDHOUSE_ spelling', () => {
+  it('accepts BIRDHOUSE_AUTODEPLOY_* for every setting, without a warning when only one spelling is used', () => {
+    const c = valid(load('export AUTODEPLOY_LOG_KEEP=10', 'export BIRDHOUSE_AUTODEPLOY_LOG_KEEP=7\nBIRDHOUSE_AUTODEPLOY_PLATFORM_FREQUENCY=@daily'));
+    expect(c.settings.logKeep).toBe(7);
+    expect(c.env['AUTODEPLOY_LOG_KEEP']).toBe('7');
+    expect(c.env['AUTODEPLOY_PLATFORM_FREQUENCY']).toBe('@daily');
+    expect(c.warnings).toEqual([]);
+  });
+
+  it('warns when env.local sets both spellings, and the later one wins', () => {
+    const later = valid(load('', ['BIRDHOUSE_AUTODEPLOY_LOG_KEEP=5', 'A=1', 'AUTODEPLOY_LOG_KEEP=6'].join('\n')));
+    expect(later.settings.logKeep).toBe(6);
+    expect(later.warnings.map(formatIssue)).toEqual([
+      'env.local:3: AUTODEPLOY_LOG_KEEP is set under both spellings: BIRDHOUSE_AUTODEPLOY_LOG_KEEP at env.local:1 and AUTODEPLOY_LOG_KEEP at env.local:3; the later one (AUTODEPLOY_LOG_KEEP, env.local:3) wins — keep only one',
+    ]);
+    const earlier = valid(load('', ['AUTODEPLOY_LOG_KEEP=6', 'BIRDHOUSE_AUTODEPLOY_LOG_KEEP=5'].join('\n')));
+    expect(earlier.settings.logKeep).toBe(5);
+    expect(earlier.warnings.map(formatIssue)).toEqual([
+      'env.local:2: AUTODEPLOY_LOG_KEEP is set under both spellings: AUTODEPLOY_LOG_KEEP at env.local:1 and BIRDHOUSE_AUTODEPLOY_LOG_KEEP at env.local:2; the later one (BIRDHOUSE_AUTODEPLOY_LOG_KEEP, env.local:2) wins — keep only one',
+    ]);
+  });
+
+  it('takes the BIRDHOUSE_ spelling from the process environment when no file sets the setting', () => {
+    const c = valid(load('', '', { BIRDHOUSE_AUTODEPLOY_STATE_DIR: '/from/env' }));
+    expect(c.settings.stateDir).toBe('/from/env');
+  });
+});
+
+describe('loadConfig: warnings', () => {
+  it('suggests the nearest setting for a mistyped name', () => {
+    const c = valid(load('', ['AUTODEPLOY_LOGDIR=/x', 'AUTODEPLOY_PLATFORM_FREQENCY=@daily', 'AUTODEPLOY_WHATEVER_ELSE=1'].join('\n')));
+    expect(c.warnings.map(formatIssue)).toEqual([
+      'env.local:1: AUTODEPLOY_LOGDIR is not a setting of this scheduler and is ignored; did you mean AUTODEPLOY_LOG_DIR?',
+      'env.local:2: AUTODEPLOY_PLATFORM_FREQENCY is not a setting of this scheduler and is ignored; did you mean AUTODEPLOY_PLATFORM_FREQUENCY?',
+      'env.local:3: AUTODEPLOY_WHATEVER_ELSE is not a setting of this scheduler and is ignored; see env.local.example for the settings',
+    ]);
+  });
+
+  it('warns about unknown names from the process environment too, and knows every documented setting', () => {
+    const env = Object.fromEntries(KNOWN_SETTINGS.filter((n) => n !== 'AUTODEPLOY_ENV_EVAL').map((n) => [n, '']));
+    const c = valid(load('', '', { ...env, AUTODEPLOY_STATEDIR: '/x', AUTODEPLOY_EXTRA_REPOS_AS_DOCKER_VOLUMES: '-v /a:/a' }));
+    expect(c.warnings).toEqual([
+      {
+        file: PROCESS_ENVIRONMENT,
+        line: undefined,
+        key: 'AUTODEPLOY_STATEDIR',
+        message: 'AUTODEPLOY_STATEDIR is not a setting of this scheduler and is ignored; did you mean AUTODEPLOY_STATE_DIR?',
+      },
+    ]);
+  });
+
+  it('warns that AUTODEPLOY_ENV_EVAL in a file has no effect', () => {
+    const c = valid(load('', 'AUTODEPLOY_ENV_EVAL=sh'));
+    expect(c.warnings.map(formatIssue)).toEqual([
+      'env.local:1: AUTODEPLOY_ENV_EVAL has no effect inside an env file, which is read before it is known; set it in the scheduler\'s environment, or make "# autodeploy: eval=sh" the first line of env.local',
+    ]);
+  });
+});
+
+describe('loadConfig: problems', () => {
+  it.each([
+    ['COMPOSE_DIR=relative/dir', 'env.local:1: COMPOSE_DIR="relative/dir" must be an absolute path'],
+    ['AUTODEPLOY_LOG_DIR=logs', 'env.local:1: AUTODEPLOY_LOG_DIR="logs" must be an absolute path'],
+    ['AUTODEPLOY_LOG_FORMAT=xml', 'env.local:1: AUTODEPLOY_LOG_FORMAT="xml" must be text or json'],
+    ['AUTODEPLOY_LOG_MAX_SIZE=10mb', 'env.local:1: AUTODEPLOY_LOG_MAX_SIZE="10mb" must be a size like 500k, 10m or 1g'],
+    ['AUTODEPLOY_LOG_KEEP=0', 'env.local:1: AUTODEPLOY_LOG_KEEP="0" must be a whole number of files, at least 1'],
+    ['AUTODEPLOY_LOG_KEEP=many', 'env.local:1: AUTODEPLOY_LOG_KEEP="many" must be a whole number of files, at least 1'],
+    ['AUTODEPLOY_STATE_DIR=./state', 'env.local:1: AUTODEPLOY_STATE_DIR="./state" must be an absolute path'],
+    ['TZ=Mars/Olympus_Mons', 'env.local:1: TZ="Mars/Olympus_Mons" is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)'],
+    ['AUTODEPLOY_JOB_TIMEOUT=soon', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="soon" must be a duration like 90s, 30m, 2h or a number of seconds'],
+    ['AUTODEPLOY_JOB_TIMEOUT=0s', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="0s" must be a duration like 90s, 30m, 2h or a number of seconds'],
+  ])('refuses %s', (line, message) => {
+    expect(refused(load('', line))).toEqual([message]);
+  });
+
+  it('points a bad setting from default.env at default.env', () => {
+    expect(refused(load('AUTODEPLOY_LOG_FORMAT=yaml', ''))).toEqual(['default.env:1: AUTODEPLOY_LOG_FORMAT="yaml" must be text or json']);
+  });
+
+  it('reports every problem of both files, in file and line order', () => {
+    expect(refused(load('X=$(a)', 'B=ok\nC=`b`\nD=a b'))).toEqual([
+      'default.env:1: command substitution is not supported in default.env; put the literal value, or set AUTODEPLOY_ENV_EVAL=sh to have /bin/sh evaluate default.env',
+      'env.local:2: command substitution is not supported in env.local; put the literal value, or set AUTODEPLOY_ENV_EVAL=sh to have /bin/sh evaluate env.local',
+      'env.local:3: the value of D is followed by "b", which sh would run as a command; quote the whole value (D="...") or start a comment with " #"',
+    ]);
+  });
+
+  it('reports settings and job problems together', () => {
+    expect(
+      refused(load('', ['AUTODEPLOY_LOG_FORMAT=xml', 'AUTODEPLOY_JOB_A_SCHEDULE=@daily', 'AUTODEPLOY_JOB_A_IMAGE=alpine', 'AUTODEPLOY_LOG_KEEP=-1'].join('\n'))),
+    ).toEqual([
+      'env.local:1: AUTODEPLOY_LOG_FORMAT="xml" must be text or json',
+      'env.local:2: job "a": AUTODEPLOY_JOB_A_COMMAND is required (what to run in the container)',
+      'env.local:4: AUTODEPLOY_LOG_KEEP="-1" must be a whole number of files, at least 1',
+    ]);
+  });
+});
+
+describe('loadConfig: secrets', () => {
+  it('recognizes secret-looking names', () => {
+    for (const name of ['POSTGRES_PASSWORD', 'password_file', 'GITHUB_CLIENT_SECRET', 'SecretThing', 'API_TOKEN', 'tokens', 'SSH_KEY', 'aws_secret_key']) {
+      expect(isSecretName(name)).toBe(true);
+    }
+    for (const name of ['HOME', 'KEYCLOAK_URL', 'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR', 'MONKEY', 'PASSWD']) {
+      expect(isSecretName(name)).toBe(false);
+    }
+  });
+
+  it('collects values from the files, the process environment and job settings, longest first', () => {
+    const c = valid(
+      load(
+        "DEFAULT_TOKEN='from-defaults'",
+        [
+          "MAGPIE_ADMIN_PASSWORD='s3cr3t$pass'",
+          'MAGPIE_ADMIN_PASSWORD=second-value',
+          'SHORT_SECRET=abc',
+          'NOT_SENSITIVE=visible-value',
+          'AUTODEPLOY_JOB_A_SCHEDULE=@daily',
+          'AUTODEPLOY_JOB_A_IMAGE=alpine',
+          'AUTODEPLOY_JOB_A_COMMAND=true',
+          'AUTODEPLOY_JOB_A_ENV="DB_PASSWORD=job-db-pass"',
+          'AUTODEPLOY_JOB_A_DOCKERARGS="-e S3_SECRET=job-s3-secret"',
+        ].join('\n'),
+        { GITHUB_TOKEN: 'ghp_fromenv', HOME: '/root' },
+      ),
+    );
+    // by length, then alphabetically; 'abc' is too short to mask, NOT_SENSITIVE is not secret
+    expect(c.secrets).toEqual(['from-defaults', 'job-s3-secret', 'second-value', 'ghp_fromenv', 'job-db-pass', 's3cr3t$pass']);
+  });
+});
+
+describe('the shipped config/default.env and env.local.example', () => {
+  it('load as they are', () => {
+    const c = valid(
+      loadConfig({
+        files: [
+          { path: 'config/default.env', text: DEFAULT_ENV },
+          { path: 'env.local', text: EXAMPLE },
+        ],
+        processEnv: { HOME: '/root' },
+      }),
+    );
+    expect(c.warnings).toEqual([]);
+    expect(c.jobs).toEqual([]);
+    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy' });
+    expect(c.env['AUTODEPLOY_PLATFORM_FREQUENCY']).toBe('7 5 * * *');
+    expect(c.env['AUTODEPLOY_NOTEBOOK_FREQUENCY']).toBe('@hourly');
+  });
+
+  it('default.env sets every setting but COMPOSE_DIR and AUTODEPLOY_ENV_EVAL, each after a comment', () => {
+    const lines = DEFAULT_ENV.split('\n');
+    const set = lines.flatMap((line, i) => {
+      const m = /^export (AUTODEPLOY_[A-Z_]+)=/.exec(line);
+      return m?.[1] === undefined ? [] : [{ name: m[1], comment: lines[i - 1] ?? '' }];
+    });
+    expect(set.map((s) => s.name).sort()).toEqual(KNOWN_SETTINGS.filter((n) => n !== 'AUTODEPLOY_ENV_EVAL').sort());
+    for (const s of set) expect(s.comment, s.name).toMatch(/^# \S/);
+    expect(DEFAULT_ENV).not.toMatch(/^export COMPOSE_DIR=/m);
+  });
+
+  it('env.local.example documents every setting', () => {
+    for (const name of [...KNOWN_SETTINGS, 'COMPOSE_DIR', 'TZ']) expect(EXAMPLE, name).toContain(name);
+  });
+
+  it('its examples, uncommented, load into one job of each format', () => {
+    const c = valid(
+      loadConfig({
+        files: [
+          { path: 'config/default.env', text: DEFAULT_ENV },
+          { path: 'env.local', text: uncommentExamples(EXAMPLE) },
+        ],
+        processEnv: { HOME: '/root' },
+      }),
+    );
+    expect(c.warnings).toEqual([]);
+    expect(c.settings).toEqual({
+      composeDir: '/opt/birdhouse-deploy/birdhouse',
+      timezone: 'America/Montreal',
+      logDir: '/var/log/PAVICS',
+      logFormat: 'json',
+      logMaxSize: '50m',
+      logKeep: 30,
+      stateDir: '/var/lib/autodeploy',
+      defaultJobTimeoutMs: 7_200_000,
+    });
+    expect(c.jobs.map((j) => [j.name, j.schedule?.text, j.container.image])).toEqual([
+      ['clean_logs', '@daily', 'busybox:latest'],
+      ['db_backup', '30 2 * * *', 'postgres:16'],
+    ]);
+    const exampleLines = EXAMPLE.split('\n');
+    for (const j of c.jobs) {
+      const line = exampleLines[(j.source.line ?? 0) - 1] ?? '';
+      expect(line, j.name).toContain(j.name === 'clean_logs' ? '#- name: clean_logs' : 'AUTODEPLOY_JOB_DB_BACKUP_');
+    }
+    expect(c.secrets).toEqual(['change-me']);
+  });
+});
