@@ -174,7 +174,8 @@ export function parseDockerArgs(text: string, resolvedEnv: Readonly<Record<strin
         break;
       }
       case 'env-file':
-        envFiles.push(value);
+        if (!value.startsWith('/')) problems.push(`${flag} "${value}": the file must be given by its absolute path`);
+        else envFiles.push(value);
         break;
       case 'user':
         user = value;

@@ -2,7 +2,7 @@
 // together. Every problem of every job is collected; a table with any error
 // is not used at all.
 
-import type { ContainerJob, SourceRef } from '../jobs/job.js';
+import type { ContainerJob, ContainerSpec, Schedule, SourceRef } from '../jobs/job.js';
 import { parseSchedule } from '../schedule/parse.js';
 import { envEntry, parseDockerArgs, volumeProblem } from './docker-args.js';
 import { parseDuration } from './duration.js';
@@ -28,6 +28,8 @@ export interface JobsResult {
 }
 
 const JOB_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+/** The built-in jobs and the scheduler's own log (`<name>.log`, containers named after the job). */
+export const RESERVED_JOB_NAMES: readonly string[] = ['autodeploy', 'notebookdeploy', 'scheduler'];
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
@@ -77,64 +79,16 @@ class JobChecker {
   }
 }
 
-function buildJob(draft: JobDraft, input: JobsInput): { job: ContainerJob | undefined; issues: ConfigIssue[]; warnings: ConfigIssue[] } {
-  const name = draft.name.toLowerCase();
-  const c = new JobChecker(draft, name);
-  if (!JOB_NAME.test(name)) {
-    c.problem(
-      draft.source,
-      draft.nameKey,
-      'the name cannot be used for containers: use letters, digits, "_", "-" and ".", starting with a letter or digit',
-    );
-  }
-
-  // schedule: present but empty disables the job
-  let schedule = null;
-  const scheduleField = c.field('schedule');
-  if (scheduleField === undefined) {
-    c.problem(draft.source, draft.keyFor.schedule, `${draft.keyFor.schedule} is required (leave it empty to disable the job)`);
-  } else {
-    const parsed = parseSchedule(c.text('schedule') ?? '', input.timezone);
-    if (parsed.ok) schedule = parsed.schedule;
-    else c.problem(scheduleField.where, scheduleField.key, parsed.message);
-  }
-
-  const imageField = c.required('image', 'the Docker image to run, e.g. busybox:latest');
-  const image = c.text('image') ?? '';
-  if (imageField !== undefined && /\s/.test(image)) {
-    c.problem(imageField.where, imageField.key, `image "${image}" contains whitespace`);
-  }
-
-  let command: string[] = [];
-  const commandField = c.required('command', 'what to run in the container');
-  if (commandField !== undefined) {
-    const value = commandField.value;
-    const argv = commandArgv(Array.isArray(value) ? (value as readonly string[]) : String(value));
-    if (argv.ok) command = argv.argv;
-    else c.problem(commandField.where, commandField.key, `command ${argv.problem}`);
-  }
-
-  let enabled = true;
-  const enabledField = c.field('enabled');
-  if (enabledField !== undefined && enabledField.value !== null && enabledField.value !== '') {
-    const v = enabledField.value;
-    const word = typeof v === 'boolean' ? String(v) : String(v).trim().toLowerCase();
-    if (TRUE_WORDS.has(word)) enabled = true;
-    else if (FALSE_WORDS.has(word)) enabled = false;
-    else c.problem(enabledField.where, enabledField.key, `${enabledField.key} must be true or false (or yes/no, 1/0), not "${String(v)}"`);
-  }
-
-  let timeoutMs = input.defaultTimeoutMs;
-  const timeoutField = c.field('timeout');
-  if (timeoutField !== undefined && timeoutField.value !== null && String(timeoutField.value).trim() !== '') {
-    const v = timeoutField.value;
-    const ms = typeof v === 'number' ? v * 1000 : parseDuration(String(v), { plainSeconds: true });
-    if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) {
-      c.problem(timeoutField.where, timeoutField.key, `${timeoutField.key} must be a duration like 90s, 30m, 2h or a number of seconds, not "${String(v)}"`);
-    } else timeoutMs = ms;
-  }
-
-  // container options: dockerargs first, then the native fields (which may not contradict it)
+/**
+ * The container a job runs: `dockerargs` first, then the native fields, which
+ * may add to it but not contradict it.
+ */
+function buildContainer(
+  c: JobChecker,
+  draft: JobDraft,
+  input: JobsInput,
+  job: { readonly name: string; readonly image: string; readonly command: readonly string[] },
+): ContainerSpec {
   const dockerargsField = c.field('dockerargs');
   const docker = parseDockerArgs(c.text('dockerargs') ?? '', input.env);
   if (dockerargsField !== undefined) {
@@ -196,10 +150,93 @@ function buildJob(draft: JobDraft, input: JobsInput): { job: ContainerJob | unde
     } else entrypoint = words.words;
   }
 
-  const containerName = docker.args.containerName ?? name;
-  if (docker.args.containerName !== undefined && !CONTAINER_NAME.test(docker.args.containerName) && dockerargsField !== undefined) {
-    c.problem(dockerargsField.where, dockerargsField.key, `--name "${docker.args.containerName}" is not a valid container name`);
+  const containerName = docker.args.containerName ?? job.name;
+  if (docker.args.containerName !== undefined && dockerargsField !== undefined) {
+    if (!CONTAINER_NAME.test(docker.args.containerName)) {
+      c.problem(dockerargsField.where, dockerargsField.key, `--name "${docker.args.containerName}" is not a valid container name`);
+    } else if (RESERVED_JOB_NAMES.includes(docker.args.containerName)) {
+      c.problem(dockerargsField.where, dockerargsField.key, `--name "${docker.args.containerName}" is the container name of a built-in job; choose another`);
+    }
   }
+
+  return {
+    image: job.image,
+    command: job.command,
+    entrypoint,
+    volumes,
+    env,
+    envFiles: docker.args.envFiles,
+    user,
+    workdir,
+    network,
+    extraHosts: docker.args.extraHosts,
+    labels: docker.args.labels,
+    containerName,
+  };
+}
+
+function buildJob(draft: JobDraft, input: JobsInput): { job: ContainerJob | undefined; issues: ConfigIssue[]; warnings: ConfigIssue[] } {
+  const name = draft.name.toLowerCase();
+  const c = new JobChecker(draft, name);
+  if (!JOB_NAME.test(name)) {
+    c.problem(
+      draft.source,
+      draft.nameKey,
+      'the name cannot be used for containers: use letters, digits, "_", "-" and ".", starting with a letter or digit',
+    );
+  }
+
+  if (RESERVED_JOB_NAMES.includes(name)) {
+    c.problem(draft.source, draft.nameKey, `the name "${name}" belongs to the scheduler itself; choose another name`);
+  }
+
+  // schedule: present but empty disables the job
+  let schedule: Schedule | null = null;
+  const scheduleField = c.field('schedule');
+  if (scheduleField === undefined) {
+    c.problem(draft.source, draft.keyFor.schedule, `${draft.keyFor.schedule} is required (leave it empty to disable the job)`);
+  } else {
+    const parsed = parseSchedule(c.text('schedule') ?? '', input.timezone);
+    if (parsed.ok) schedule = parsed.schedule;
+    else c.problem(scheduleField.where, scheduleField.key, parsed.message);
+  }
+
+  const imageField = c.required('image', 'the Docker image to run, e.g. busybox:latest');
+  const image = c.text('image') ?? '';
+  if (imageField !== undefined && /\s/.test(image)) {
+    c.problem(imageField.where, imageField.key, `image "${image}" contains whitespace`);
+  }
+
+  let command: string[] = [];
+  const commandField = c.required('command', 'what to run in the container');
+  if (commandField !== undefined) {
+    const value = commandField.value;
+    const argv = commandArgv(Array.isArray(value) ? (value as readonly string[]) : String(value));
+    if (argv.ok) command = argv.argv;
+    else c.problem(commandField.where, commandField.key, `command ${argv.problem}`);
+  }
+
+  let enabled = true;
+  const enabledField = c.field('enabled');
+  if (enabledField !== undefined && enabledField.value !== null && enabledField.value !== '') {
+    const v = enabledField.value;
+    const word = typeof v === 'boolean' ? String(v) : String(v).trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) enabled = true;
+    else if (FALSE_WORDS.has(word)) enabled = false;
+    else c.problem(enabledField.where, enabledField.key, `${enabledField.key} must be true or false (or yes/no, 1/0), not "${String(v)}"`);
+  }
+
+  let timeoutMs = input.defaultTimeoutMs;
+  const timeoutField = c.field('timeout');
+  if (timeoutField !== undefined && timeoutField.value !== null && String(timeoutField.value).trim() !== '') {
+    const v = timeoutField.value;
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(String(v), { plainSeconds: true });
+    if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) {
+      c.problem(timeoutField.where, timeoutField.key, `${timeoutField.key} must be a duration like 90s, 30m, 2h or a number of seconds, not "${String(v)}"`);
+    } else timeoutMs = ms;
+  }
+
+  const container = buildContainer(c, draft, input, { name, image, command });
 
   if (c.issues.length > 0) return { job: undefined, issues: c.issues, warnings: c.warnings };
   const job: ContainerJob = {
@@ -210,20 +247,7 @@ function buildJob(draft: JobDraft, input: JobsInput): { job: ContainerJob | unde
     enabled: enabled && schedule !== null,
     timeoutMs,
     source: draft.source,
-    container: {
-      image,
-      command,
-      entrypoint,
-      volumes,
-      env,
-      envFiles: docker.args.envFiles,
-      user,
-      workdir,
-      network,
-      extraHosts: docker.args.extraHosts,
-      labels: docker.args.labels,
-      containerName,
-    },
+    container,
   };
   return { job, issues: c.issues, warnings: c.warnings };
 }

@@ -208,8 +208,9 @@ export function loadConfig(input: LoadInput): LoadResult {
     });
   }
 
+  const order = byPlace(paths);
   // A line that failed to parse has no value: checks on it would only mislead.
-  if (issues.length > 0) return { ok: false, issues, warnings };
+  if (issues.length > 0) return { ok: false, issues, warnings: warnings.sort(order) };
 
   const resolved: Record<string, string> = { ...env };
   for (const [name, entry] of entries) if (isAutodeployName(name)) resolved[name] = entry.value;
@@ -225,7 +226,6 @@ export function loadConfig(input: LoadInput): LoadResult {
   issues.push(...jobsResult.issues);
   warnings.push(...jobsResult.warnings);
 
-  const order = byPlace(paths);
   issues.sort(order);
   warnings.sort(order);
   if (issues.length > 0 || settingsResult.settings === undefined) return { ok: false, issues, warnings };

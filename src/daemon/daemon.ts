@@ -138,15 +138,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.logs.setSecrets(config.secrets);
     for (const warning of config.warnings) this.log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
     const changes = this.timers.apply(config.jobs);
-    const table = config.jobs.map((job) => ({
-      job: job.name,
-      kind: job.kind,
-      schedule: job.schedule?.text ?? '(disabled)',
-      enabled: job.enabled,
-      next: this.timers.nextRun(job.name)?.toISOString(),
-    }));
-    this.log.info({ jobs: table.length, ...changes }, 'job table loaded');
-    for (const row of table) this.log.info(row, `job ${row.job}`);
+    this.log.info({ jobs: config.jobs.length, ...changes }, 'job table loaded');
+    for (const job of config.jobs) {
+      const next = this.timers.nextRun(job.name)?.toISOString();
+      this.log.info(
+        { kind: job.kind, schedule: job.schedule?.text ?? '', enabled: job.enabled, ...(next === undefined ? {} : { next }) },
+        `job ${job.name}${job.enabled ? '' : ' (disabled)'}`,
+      );
+    }
     return changes;
   }
 

@@ -368,6 +368,21 @@ describe('job problems', () => {
       ],
     ],
     [
+      'a name that belongs to the scheduler',
+      'AUTODEPLOY_JOB_SCHEDULER_SCHEDULE=@daily\nAUTODEPLOY_JOB_SCHEDULER_IMAGE=y\nAUTODEPLOY_JOB_SCHEDULER_COMMAND=x',
+      ['env.local:1: job "scheduler": the name "scheduler" belongs to the scheduler itself; choose another name'],
+    ],
+    [
+      'a container name that belongs to a built-in job',
+      'AUTODEPLOY_JOB_A_SCHEDULE=@daily\nAUTODEPLOY_JOB_A_IMAGE=y\nAUTODEPLOY_JOB_A_COMMAND=x\nAUTODEPLOY_JOB_A_DOCKERARGS="--name autodeploy"',
+      ['env.local:4: job "a": --name "autodeploy" is the container name of a built-in job; choose another'],
+    ],
+    [
+      'a relative --env-file',
+      'AUTODEPLOY_JOB_A_SCHEDULE=@daily\nAUTODEPLOY_JOB_A_IMAGE=y\nAUTODEPLOY_JOB_A_COMMAND=x\nAUTODEPLOY_JOB_A_DOCKERARGS="--env-file job.env"',
+      ['env.local:4: job "a": --env-file "job.env": the file must be given by its absolute path'],
+    ],
+    [
       'an unterminated quote in a command',
       'AUTODEPLOY_JOB_A_SCHEDULE=@daily\nAUTODEPLOY_JOB_A_IMAGE=y\nAUTODEPLOY_JOB_A_COMMAND="echo \'oops"',
       ['env.local:3: job "a": command has an unterminated single quote'],
