@@ -161,7 +161,12 @@ class Scanner {
     }
     if (BLOCK_OPENERS.has(word)) {
       const closer = BLOCK_CLOSERS[word] ?? '';
+      const nested = this.blockDepth > 0;
       if (!new RegExp(`(^|[\\s;])${closer}([\\s;]|$)`).test(text)) this.blockDepth += 1;
+      if (nested) {
+        this.skipStatement();
+        return;
+      }
       throw new Problem(
         `shell "${word}" statements are not supported in ${basename(this.file)}, which is read as NAME=value lines; ` +
           `write the resulting values directly, or ${this.evalHint}`,

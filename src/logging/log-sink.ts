@@ -98,6 +98,7 @@ export class LogSink {
     const stream = this.#stream;
     if (stream === undefined) return;
     if (this.#written < this.#handed) {
+      if (stream.destroyed) throw this.#error('cannot write', this.#lastError ?? 'the file was closed');
       this.#lastError = undefined;
       // An empty write restarts a write that failed earlier; it is a no-op otherwise.
       stream.write('');
@@ -141,8 +142,12 @@ export class LogSink {
   }
 
   #send(text: string): void {
+    const stream = this.#stream;
+    if (stream === undefined) return;
+    // A destroyed stream throws, and a log call must never throw at its caller.
+    if (stream.destroyed) return;
     this.#handed += Buffer.byteLength(text);
-    this.#stream?.write(text);
+    stream.write(text);
   }
 
   #notifyProgress(): void {
@@ -163,10 +168,9 @@ export class LogSink {
         dateFormat: ROLL_DATE_FORMAT,
         mkdir: true,
       });
-      // pino-roll opens the file asynchronously; lines wait until then.
-      await once(stream, 'ready');
-      const separator = await this.#separatorAfterPartialLine(stream.file);
       stream.on('error', (cause: unknown) => {
+        // Until the file is open, the catch below reports.
+        if (this.#stream === undefined) return;
         this.#lastError = cause;
         this.#notifyProgress();
         this.#options.onError(this.#error('cannot write', cause));
@@ -175,6 +179,9 @@ export class LogSink {
         this.#written += bytes;
         this.#notifyProgress();
       });
+      // pino-roll opens the file asynchronously; lines wait until then.
+      await once(stream, 'ready');
+      const separator = await this.#separatorAfterPartialLine(stream.file);
       stream.on('ready', () => this.#rotated(stream));
       this.#rotated(stream);
       this.#stream = stream;

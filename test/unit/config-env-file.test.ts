@@ -154,10 +154,10 @@ describe('parseEnvFile: what it refuses', () => {
     ['stray fi', 'fi', [`${FILE}:1: shell keyword "fi" is not supported in env.local; ${EVAL}`]],
     ['stray do', 'do', [`${FILE}:1: shell keyword "do" is not supported in env.local; ${EVAL}`]],
     ['stray done', 'done', [`${FILE}:1: shell keyword "done" is not supported in env.local; ${EVAL}`]],
-    ['commands inside a reported block', 'if true; then\n  echo x\n  A=$(y)\nfi\necho z', [
+    ['commands inside a reported block', 'if true; then\n  echo x\n  for i in 1; do\n    A=$(y)\n  done\nfi\necho z', [
       `${FILE}:1: shell "if" statements are not supported in env.local, which is read as NAME=value lines; write the resulting values directly, or ${EVAL}`,
-      `${FILE}:3: command substitution is not supported in env.local; put the literal value, or ${EVAL}`,
-      `${FILE}:5: "echo z" is not an assignment: env.local holds NAME=value lines (sh would run it as a command; ${EVAL} if that is intended)`,
+      `${FILE}:4: command substitution is not supported in env.local; put the literal value, or ${EVAL}`,
+      `${FILE}:7: "echo z" is not an assignment: env.local holds NAME=value lines (sh would run it as a command; ${EVAL} if that is intended)`,
     ]],
     ['stray elif', 'elif', [`${FILE}:1: shell keyword "elif" is not supported in env.local; ${EVAL}`]],
     ['function keyword', 'function f {\n  echo x\n}\nA=$(y)', [

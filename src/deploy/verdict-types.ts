@@ -1,0 +1,45 @@
+// What the autodeploy check finds out about one checkout, as plain data.
+
+export const VERDICTS = ['up-to-date', 'ahead', 'behind', 'divergent', 'dirty', 'no-upstream', 'detached', 'missing', 'error'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Which deploy key a checkout uses, and why that one. */
+export interface DeployKeyChoice {
+  /** absolute path of the private key, or undefined: no key (https or public remote) */
+  readonly path: string | undefined;
+  readonly reason: 'per-repo' | 'shared' | 'none';
+}
+
+/** One changed path between HEAD and upstream, as `git diff --name-status` gives it. */
+export interface ChangedFile {
+  readonly status: string;
+  readonly path: string;
+}
+
+/** Everything observed of one checkout, before any decision. */
+export interface CheckoutState {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly isRepo: boolean;
+  /** current branch; undefined when detached */
+  readonly branch: string | undefined;
+  /** e.g. origin/main; undefined when the branch tracks nothing */
+  readonly upstream: string | undefined;
+  readonly remoteUrl: string | undefined;
+  readonly head: string | undefined;
+  readonly upstreamHead: string | undefined;
+  readonly ahead: number;
+  readonly behind: number;
+  /** tracked changes (staged or not) and untracked files, as `git status --porcelain` lines */
+  readonly dirtyFiles: readonly string[];
+  readonly changedFiles: readonly ChangedFile[];
+  readonly key: DeployKeyChoice;
+  /** a fetch or inspection failure, in words an operator can act on */
+  readonly error: string | undefined;
+}
+
+export interface CheckoutVerdict extends CheckoutState {
+  readonly verdict: Verdict;
+  /** why this verdict, in one sentence */
+  readonly reason: string;
+}
