@@ -23,6 +23,7 @@ export const KNOWN_SETTINGS = [
   'AUTODEPLOY_NOTEBOOK_TARGET_DIR',
   'AUTODEPLOY_NOTEBOOK_OWNER',
   'AUTODEPLOY_ENV_EVAL',
+  'AUTODEPLOY_IMAGE',
 ] as const;
 
 export type SettingName = (typeof KNOWN_SETTINGS)[number];
@@ -31,7 +32,12 @@ export type SettingName = (typeof KNOWN_SETTINGS)[number];
  * Names birdhouse-deploy derives from the settings in its own scripts; an
  * env.local written for it may carry them, and they are not typos.
  */
-export const TOLERATED_NAMES: readonly string[] = ['AUTODEPLOY_EXTRA_REPOS_AS_DOCKER_VOLUMES'];
+export const TOLERATED_NAMES: readonly string[] = [
+  'AUTODEPLOY_EXTRA_REPOS_AS_DOCKER_VOLUMES',
+  // Where the scheduler finds its files: set in its environment, not in env.local.
+  'AUTODEPLOY_ENV_FILE',
+  'AUTODEPLOY_DEFAULTS_FILE',
+];
 
 export const BIRDHOUSE_PREFIX = 'BIRDHOUSE_';
 export const JOB_PREFIX = 'AUTODEPLOY_JOB_';

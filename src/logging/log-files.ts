@@ -17,7 +17,7 @@ export interface LogFilesOptions {
   /** the log directory, `AUTODEPLOY_LOG_DIR` */
   readonly dir: string;
   readonly format: LogFormat;
-  /** size at which a file is rotated: `10m`, `500k`, `1g` */
+  /** size at which a file is rotated: `10m`, `500k`, `1g`; a file may pass it by the last write (at most 16 KiB) */
   readonly maxSize: string;
   /** rotated files kept per log besides the one being written (as logrotate's `rotate N`) */
   readonly keep: number;

@@ -5,7 +5,12 @@
 //   <dir>/<name>.log.d/<name>.<date>.<n>.log   pino-roll's files, <date> = yyyy-MM-dd
 //
 // The operator tails `<dir>/<name>.log`. pino-roll numbers its files, so the
-// stable name is a symlink, replaced atomically on every rotation. Host
+// stable name is a symlink, replaced atomically on every rotation. GNU
+// `tail -F` follows it by polling: it reads the old file to its end, then
+// reopens the name after it has seen no change for a few polls (about 5 s by
+// default), so it sees every line unless a file fills up within that time;
+// `autodeploy logs -f` walks the numbered files in order and has no such
+// limit. Host
 // logrotate skips symlinks, and its `<dir>/*.log` glob does not descend into
 // the `.log.d` directories, so it never touches these files.
 

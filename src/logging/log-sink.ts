@@ -158,10 +158,11 @@ export class LogSink {
 
   async #open(): Promise<void> {
     const { dir, name, maxSize } = this.#options;
+    let stream: pinoRoll.RollStream | undefined;
     try {
       await mkdir(rolledFilesDir(dir, name), { recursive: true });
       await this.#adoptRegularFile();
-      const stream = await pinoRoll({
+      stream = await pinoRoll({
         file: rollBasePath(dir, name),
         size: maxSize,
         frequency: 'daily',
@@ -182,15 +183,17 @@ export class LogSink {
       // pino-roll opens the file asynchronously; lines wait until then.
       await once(stream, 'ready');
       const separator = await this.#separatorAfterPartialLine(stream.file);
-      stream.on('ready', () => this.#rotated(stream));
-      this.#rotated(stream);
-      this.#stream = stream;
+      const opened = stream;
+      opened.on('ready', () => this.#rotated(opened));
+      this.#rotated(opened);
+      this.#stream = opened;
       this.#failedAt = undefined;
       const pending = this.#pending;
       this.#pending = [];
       if (separator !== '') this.#send(separator);
       for (const text of pending) this.#send(text);
     } catch (cause) {
+      if (stream !== undefined && !stream.destroyed) stream.destroy();
       this.#failedAt = Date.now();
       this.#pending = [];
       this.#options.onError(this.#error('cannot open', cause));

@@ -27,6 +27,7 @@ declare module 'pino-roll' {
       readonly destroyed: boolean;
       write(data: string): boolean;
       end(): void;
+      destroy(): void;
     }
   }
 

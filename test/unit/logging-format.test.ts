@@ -58,6 +58,9 @@ const roundTrips: Array<[string, LogRecord]> = [
   ['event with only a job', { time: T, level: 'warn', job: 'backup', msg: 'run skipped: previous run still going', previousRun: 'r1' }],
   ['event with only a run', { time: T, level: 'info', run: 'r1', msg: 'x' }],
   ['event of a job named scheduler', { time: T, level: 'info', job: 'scheduler', msg: 'x' }],
+  ['event whose message starts with a bracket', { time: T, level: 'info', job: 'backup', msg: '[r1] looks like a run' }],
+  ['event of a run with an empty id', { time: T, level: 'info', job: 'backup', run: '', msg: 'x' }],
+  ['event whose message is a single character', { time: T, level: 'info', msg: 'x' }],
   ['event with every kind of value', {
     time: T, level: 'fatal', msg: 'values',
     n: -1.5e-7, t: true, f: false, z: null, s: 'a=b', q: 'with "quote"', e: '', sp: ' lead', arr: [1, 'two words', { x: '}' }],
