@@ -38,6 +38,27 @@ export const settingsSchema = z.object({
     })
     .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0)
     .optional(),
+  image: z.string().regex(/^[^\s]+$/, { error: 'must be an image reference without spaces' }).optional(),
+  extraRepos: z
+    .string()
+    .transform((s) => s.split(/\s+/).filter((p) => p !== ''))
+    .refine((paths) => paths.every((p) => p.startsWith('/')), { error: 'must list absolute paths, separated by spaces or newlines' })
+    .optional(),
+  deployKeyRootDir: absolutePath.optional(),
+  platformFrequency: z.string().optional(),
+  compose: z.string().optional(),
+  codeOwnership: z
+    .string()
+    .regex(/^\d+(:\d+)?$/, { error: 'must be numeric uid:gid (names differ between the host and the deploy container)' })
+    .optional(),
+  knownHosts: absolutePath.optional(),
+  restart: z.enum(['changed', 'all'], { error: 'must be changed or all' }),
+  verifyTimeoutMs: z
+    .string()
+    .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
+      error: 'must be a duration like 90s, 5m or a number of seconds',
+    })
+    .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0),
 });
 
 export type SettingsInput = z.input<typeof settingsSchema>;

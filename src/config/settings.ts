@@ -20,6 +20,24 @@ export interface Settings {
   readonly timezone?: string;
   /** AUTODEPLOY_JOB_TIMEOUT: default run limit of extra jobs; undefined: none */
   readonly defaultJobTimeoutMs?: number;
+  /** AUTODEPLOY_IMAGE: the scheduler's image, also run by the built-in jobs */
+  readonly image?: string;
+  /** AUTODEPLOY_EXTRA_REPOS: more checkouts to keep deployed */
+  readonly extraRepos: readonly string[];
+  /** AUTODEPLOY_DEPLOY_KEY_ROOT_DIR */
+  readonly deployKeyRootDir?: string;
+  /** AUTODEPLOY_PLATFORM_FREQUENCY as written; empty disables the autodeploy job */
+  readonly platformFrequency: string;
+  /** AUTODEPLOY_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
+  readonly compose?: string;
+  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid[:gid] */
+  readonly codeOwnership?: string;
+  /** AUTODEPLOY_KNOWN_HOSTS: pinned known_hosts; undefined: trust on first use */
+  readonly knownHosts?: string;
+  /** AUTODEPLOY_RESTART */
+  readonly restart: 'changed' | 'all';
+  /** AUTODEPLOY_VERIFY_TIMEOUT */
+  readonly verifyTimeoutMs: number;
 }
 
 /** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
@@ -32,6 +50,15 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   stateDir: { name: 'AUTODEPLOY_STATE_DIR', fallback: '/var/lib/autodeploy' },
   timezone: { name: 'TZ' },
   defaultJobTimeoutMs: { name: 'AUTODEPLOY_JOB_TIMEOUT' },
+  image: { name: 'AUTODEPLOY_IMAGE' },
+  extraRepos: { name: 'AUTODEPLOY_EXTRA_REPOS' },
+  deployKeyRootDir: { name: 'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR' },
+  platformFrequency: { name: 'AUTODEPLOY_PLATFORM_FREQUENCY' },
+  compose: { name: 'AUTODEPLOY_COMPOSE' },
+  codeOwnership: { name: 'AUTODEPLOY_CODE_OWNERSHIP' },
+  knownHosts: { name: 'AUTODEPLOY_KNOWN_HOSTS' },
+  restart: { name: 'AUTODEPLOY_RESTART', fallback: 'changed' },
+  verifyTimeoutMs: { name: 'AUTODEPLOY_VERIFY_TIMEOUT', fallback: '5m' },
 };
 
 export interface SettingsResult {
@@ -59,6 +86,15 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       ...(d.composeDir === undefined ? {} : { composeDir: d.composeDir }),
       ...(d.timezone === undefined ? {} : { timezone: d.timezone }),
       ...(d.defaultJobTimeoutMs === undefined ? {} : { defaultJobTimeoutMs: d.defaultJobTimeoutMs }),
+      extraRepos: d.extraRepos ?? [],
+      platformFrequency: d.platformFrequency ?? '',
+      restart: d.restart,
+      verifyTimeoutMs: d.verifyTimeoutMs,
+      ...(d.image === undefined ? {} : { image: d.image }),
+      ...(d.deployKeyRootDir === undefined ? {} : { deployKeyRootDir: d.deployKeyRootDir }),
+      ...(d.compose === undefined ? {} : { compose: d.compose }),
+      ...(d.codeOwnership === undefined ? {} : { codeOwnership: d.codeOwnership }),
+      ...(d.knownHosts === undefined ? {} : { knownHosts: d.knownHosts }),
     };
     return { settings, issues: [] };
   }

@@ -50,6 +50,9 @@ function uncommentExamples(text: string): string {
   return out.join('\n');
 }
 
+/** The deploy settings every load has when neither file sets them. */
+const DEPLOY_DEFAULTS = { extraRepos: [], platformFrequency: '', restart: 'changed', verifyTimeoutMs: 300_000 } as const;
+
 describe('loadConfig: precedence', () => {
   it('starts from the process environment, then default.env, then env.local', () => {
     const c = valid(
@@ -65,6 +68,7 @@ describe('loadConfig: precedence', () => {
       logMaxSize: '10m',
       logKeep: 4,
       stateDir: '/home/op/logs/../state',
+      ...DEPLOY_DEFAULTS,
     });
     expect(c.env['HOME']).toBe('/home/op');
     expect(c.env).not.toHaveProperty('UNDEFINED');
@@ -78,7 +82,7 @@ describe('loadConfig: precedence', () => {
 
   it('falls back to built-in defaults for settings that are unset or empty', () => {
     const c = valid(load('', 'AUTODEPLOY_LOG_DIR=\nAUTODEPLOY_JOB_TIMEOUT='));
-    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy' });
+    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy', ...DEPLOY_DEFAULTS });
   });
 
   it('reads every setting', () => {
@@ -94,6 +98,15 @@ describe('loadConfig: precedence', () => {
           'AUTODEPLOY_LOG_KEEP=3',
           'AUTODEPLOY_STATE_DIR=/state',
           'AUTODEPLOY_JOB_TIMEOUT=1h30m',
+          'AUTODEPLOY_IMAGE=registry.example/autodeploy-scheduler:1.2.0',
+          'AUTODEPLOY_EXTRA_REPOS="/opt/config-repo\n  /opt/other"',
+          'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR=/root/.ssh',
+          'AUTODEPLOY_PLATFORM_FREQUENCY="@every 10m"',
+          'AUTODEPLOY_COMPOSE="docker compose"',
+          'AUTODEPLOY_CODE_OWNERSHIP=1000:1000',
+          'AUTODEPLOY_KNOWN_HOSTS=/etc/autodeploy/known_hosts',
+          'AUTODEPLOY_RESTART=all',
+          'AUTODEPLOY_VERIFY_TIMEOUT=90s',
         ].join('\n'),
       ),
     );
@@ -106,6 +119,15 @@ describe('loadConfig: precedence', () => {
       logKeep: 3,
       stateDir: '/state',
       defaultJobTimeoutMs: 5_400_000,
+      image: 'registry.example/autodeploy-scheduler:1.2.0',
+      extraRepos: ['/opt/config-repo', '/opt/other'],
+      deployKeyRootDir: '/root/.ssh',
+      platformFrequency: '@every 10m',
+      compose: 'docker compose',
+      codeOwnership: '1000:1000',
+      knownHosts: '/etc/autodeploy/known_hosts',
+      restart: 'all',
+      verifyTimeoutMs: 90_000,
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
   });
@@ -255,7 +277,15 @@ describe('the shipped config/default.env and env.local.example', () => {
     );
     expect(c.warnings).toEqual([]);
     expect(c.jobs).toEqual([]);
-    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy' });
+    expect(c.settings).toEqual({
+      logDir: '/var/log/PAVICS',
+      logFormat: 'text',
+      logMaxSize: '10m',
+      logKeep: 10,
+      stateDir: '/var/lib/autodeploy',
+      ...DEPLOY_DEFAULTS,
+      platformFrequency: '7 5 * * *',
+    });
     expect(c.env['AUTODEPLOY_PLATFORM_FREQUENCY']).toBe('7 5 * * *');
     expect(c.env['AUTODEPLOY_NOTEBOOK_FREQUENCY']).toBe('@hourly');
   });
@@ -295,6 +325,15 @@ describe('the shipped config/default.env and env.local.example', () => {
       logKeep: 30,
       stateDir: '/var/lib/autodeploy',
       defaultJobTimeoutMs: 7_200_000,
+      codeOwnership: '1000:1000',
+      compose: 'docker compose',
+      deployKeyRootDir: '/root/.ssh/deploy_keys',
+      extraRepos: ['/opt/private-config', '/opt/extra-components'],
+      image: 'autodeploy-scheduler:latest',
+      knownHosts: '/root/.ssh/known_hosts',
+      platformFrequency: '*/30 * * * *',
+      restart: 'all',
+      verifyTimeoutMs: 600_000,
     });
     expect(c.jobs.map((j) => [j.name, j.schedule?.text, j.container.image])).toEqual([
       ['clean_logs', '@daily', 'busybox:latest'],

@@ -1,0 +1,189 @@
+// Resident memory of the real daemon (the built CLI's `start`) holding 100 jobs,
+// against an idle node process; and the wall time of `autodeploy jobs` over them.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LABEL_JOB } from '../src/jobs/job.js';
+import { ensureBuilt } from './build.js';
+import { CommandFailed, pollUntil, readMemoryStatus, runCommand, settle, stopChild, tailOutput, type MemoryStatus } from './processes.js';
+import { makeScratchDir } from './scratch.js';
+import type { BenchContext, ResultRow, Section, SectionResult } from './section.js';
+import { mb, ms } from './stats.js';
+
+const JOBS = 100;
+const SETTLE_MS = 3_000;
+const BOOT_TIMEOUT_MS = 30_000;
+const TARGET_KB = 80 * 1024;
+
+/**
+ * 100 native jobs, none due while measured: a fifth `@every 1h`, the rest cron at an hour
+ * at least six hours from now (daily, 1 January, weekdays, and 6-field weekends).
+ */
+export function hundredJobs(now: Date, image: string, dataDir: string): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < JOBS; i++) {
+    const hour = (now.getHours() + 6 + (i % 12)) % 24;
+    const minute = (i * 7) % 60;
+    const schedule = [
+      '@every 1h',
+      `${minute} ${hour} * * *`,
+      `${minute} ${hour} 1 1 *`,
+      `${minute} ${hour} * * 1-5`,
+      `${(i * 13) % 60} ${minute} ${hour} * * 0,6`,
+    ][i % 5];
+    const prefix = `AUTODEPLOY_JOB_BENCH${String(i).padStart(3, '0')}`;
+    lines.push(
+      `${prefix}_SCHEDULE='${schedule}'`,
+      `${prefix}_IMAGE='${image}'`,
+      `${prefix}_COMMAND='sh -c "echo job ${i}; date"'`,
+      `${prefix}_COMMENT='benchmark job ${i}'`,
+    );
+    if (i % 3 === 0) lines.push(`${prefix}_VOLUMES='${join(dataDir, `job${i}`)}:/data:ro'`);
+    if (i % 4 === 0) lines.push(`${prefix}_ENV='JOB_INDEX=${i} MODE=bench'`);
+    if (i % 2 === 0) lines.push(`${prefix}_TIMEOUT='10m'`);
+  }
+  return lines;
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
+  for (const name of ['TZ', 'DOCKER_HOST']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
+}
+
+/** Memory of a running child after it has been left alone for SETTLE_MS. */
+async function settledMemory(child: ChildProcess): Promise<MemoryStatus> {
+  await settle(SETTLE_MS);
+  if (child.pid === undefined || child.exitCode !== null) throw new Error('the process exited before its memory could be read');
+  return readMemoryStatus(child.pid);
+}
+
+export const memorySection: Section = {
+  name: `Resident memory of the daemon with ${JOBS} jobs`,
+  async run(context: BenchContext): Promise<SectionResult> {
+    const { repoRoot, docker, testImage } = context;
+    const notes: string[] = [];
+    const built = await ensureBuilt(repoRoot, (line) => process.stdout.write(`  ${line}\n`));
+    if (built) notes.push('dist/ was rebuilt with npm run build before measuring.');
+    const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+
+    const scratch = await makeScratchDir('autodeploy-bench-memory-');
+    const children: ChildProcess[] = [];
+    try {
+      const logDir = join(scratch.dir, 'log');
+      const stateDir = join(scratch.dir, 'state');
+      const envFile = join(scratch.dir, 'env.local');
+      await mkdir(logDir);
+      await writeFile(
+        envFile,
+        [
+          `export AUTODEPLOY_LOG_DIR="${logDir}"`,
+          `export AUTODEPLOY_STATE_DIR="${stateDir}"`,
+          // The built-in jobs stay off so that exactly the 100 extra jobs are armed and none fires.
+          'export AUTODEPLOY_PLATFORM_FREQUENCY=""',
+          'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
+          ...hundredJobs(new Date(), testImage, join(scratch.dir, 'data')),
+          '',
+        ].join('\n'),
+      );
+
+      // Reference: a node process that does nothing, measured the same way.
+      const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: childEnv() });
+      children.push(idle);
+      const idleMemory = await settledMemory(idle);
+      await stopChild(idle);
+
+      // The daemon re-attaches to every labelled job container on the engine; wait for
+      // other runs (a test suite, say) to end rather than take theirs over.
+      const foreign = await pollUntil(
+        'labelled job containers of others to end',
+        async () => {
+          const found = await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } });
+          return found.length === 0 ? 0 : undefined;
+        },
+        60_000,
+        500,
+      ).catch(async () => (await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } })).length);
+      if (foreign > 0) notes.push(`warning: ${foreign} job container(s) of others were on the engine; the daemon re-attached to them.`);
+
+      const spawnedAt = Date.now();
+      const daemon = spawn(process.execPath, [cli, 'start', '--env-file', envFile], {
+        cwd: scratch.dir,
+        env: childEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(daemon);
+      const output = tailOutput(daemon);
+      const died = new Promise<never>((_, reject) => {
+        daemon.once('exit', (code, signal) =>
+          reject(new Error(`the daemon exited (${code ?? signal}) before it was measured; its last output:\n${output()}`)),
+        );
+        daemon.once('error', reject);
+      });
+      died.catch(() => undefined);
+      const heartbeatFile = join(stateDir, 'scheduler.json');
+      const heartbeat = await Promise.race([
+        died,
+        pollUntil(
+          `the daemon's heartbeat ${heartbeatFile}`,
+          async () => {
+            try {
+              return JSON.parse(await readFile(heartbeatFile, 'utf8')) as { jobs: number; configValid: boolean; configProblems: string[] };
+            } catch {
+              return undefined;
+            }
+          },
+          BOOT_TIMEOUT_MS,
+        ),
+      ]);
+      const bootMs = Date.now() - spawnedAt;
+      if (!heartbeat.configValid) throw new Error(`the daemon found the bench's env.local invalid: ${heartbeat.configProblems.join('; ')}`);
+      if (heartbeat.jobs !== JOBS) throw new Error(`the daemon armed ${heartbeat.jobs} timers, not ${JOBS}; its last output:\n${output()}`);
+      const daemonMemory = await Promise.race([died, settledMemory(daemon)]);
+
+      const listing = await runCommand(process.execPath, [cli, 'jobs', '--env-file', envFile], { env: childEnv() });
+      if (listing.code !== 0) throw new CommandFailed(['autodeploy', 'jobs', '--env-file', envFile], listing);
+      const listed = listing.stdout.split('\n').filter((l) => /^bench\d{3}\s/.test(l)).length;
+      if (listed !== JOBS) throw new Error(`autodeploy jobs listed ${listed} of the ${JOBS} jobs`);
+      const version = await runCommand(process.execPath, [cli, '--version'], { env: childEnv() });
+      if (version.code !== 0) throw new CommandFailed(['autodeploy', '--version'], version);
+
+      await stopChild(daemon);
+      return {
+        rows: rows(daemonMemory, idleMemory, bootMs, listing.exitedAt - listing.spawnedAt, version.exitedAt - version.spawnedAt),
+        notes: [
+          ...notes,
+          `daemon: node ${cli} start --env-file <tmp env.local> with ${JOBS} extra jobs (cron not due, @every 1h), built-in jobs off;`,
+          `  read /proc/<pid>/status ${SETTLE_MS / 1000} s after its heartbeat file appeared. Reference: node -e 'setInterval(()=>{},1000)', same wait.`,
+          `node ${process.version}; "jobs" is \`autodeploy jobs --env-file <same env.local>\` (${JOBS} jobs, three next runs each), run once.`,
+        ],
+      };
+    } finally {
+      for (const child of children) await stopChild(child).catch(() => undefined);
+      await scratch.remove();
+    }
+  },
+};
+
+function rows(daemon: MemoryStatus, idle: MemoryStatus, bootMs: number, jobsMs: number, versionMs: number): ResultRow[] {
+  return [
+    {
+      metric: `daemon VmRSS (${JOBS} jobs)`,
+      measured: mb(daemon.rssKb),
+      baseline: `${mb(idle.rssKb)} (idle node)`,
+      target: `< ${mb(TARGET_KB)}`,
+      verdict: daemon.rssKb < TARGET_KB ? 'PASS' : 'MISS',
+    },
+    { metric: 'daemon VmHWM (peak)', measured: mb(daemon.hwmKb), baseline: `${mb(idle.hwmKb)} (idle node)`, target: '', verdict: 'info' },
+    { metric: 'daemon RSS above idle node', measured: mb(daemon.rssKb - idle.rssKb), baseline: '', target: '', verdict: 'info' },
+    { metric: 'daemon spawn -> heartbeat file', measured: ms(bootMs), baseline: '', target: '', verdict: 'info' },
+    {
+      metric: `autodeploy jobs wall time (${JOBS} jobs)`,
+      measured: ms(jobsMs),
+      baseline: `${ms(versionMs)} (autodeploy --version)`,
+      target: '',
+      verdict: 'info',
+    },
+  ];
+}
