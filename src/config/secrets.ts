@@ -1,16 +1,15 @@
-/** Names whose values must never reach a log: `*PASSWORD*`, `*SECRET*`, `*TOKEN*` (any case), `*_KEY`. */
-export function isSecretName(name: string): boolean {
-  return /PASSWORD|SECRET|TOKEN/i.test(name) || /_KEY$/i.test(name);
-}
+import { isSecretName, MIN_SECRET_LENGTH } from '../logging/mask.js';
 
-// Shorter values would mask ordinary words and numbers all over the logs.
-const MIN_SECRET_LENGTH = 4;
+export { isSecretName };
+
+// A secret-named switch (`USE_TOKEN=true`) would otherwise mask every "true" in the logs.
+const NOT_SECRETS = new Set(['true', 'false', 'yes', 'no', 'none', 'null', 'empty']);
 
 /** The distinct values of secret-looking names, longest first (so that a masker replaces the longest match). */
 export function collectSecrets(pairs: Iterable<readonly [name: string, value: string]>): string[] {
   const values = new Set<string>();
   for (const [name, value] of pairs) {
-    if (isSecretName(name) && value.length >= MIN_SECRET_LENGTH) values.add(value);
+    if (isSecretName(name) && value.length >= MIN_SECRET_LENGTH && !NOT_SECRETS.has(value.toLowerCase())) values.add(value);
   }
   return [...values].sort((a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0));
 }

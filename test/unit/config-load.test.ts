@@ -249,6 +249,7 @@ describe('loadConfig: secrets', () => {
           "MAGPIE_ADMIN_PASSWORD='s3cr3t$pass'",
           'MAGPIE_ADMIN_PASSWORD=second-value',
           'SHORT_SECRET=abc',
+          'USE_TOKEN=true',
           'NOT_SENSITIVE=visible-value',
           'AUTODEPLOY_JOB_A_SCHEDULE=@daily',
           'AUTODEPLOY_JOB_A_IMAGE=alpine',
@@ -259,7 +260,7 @@ describe('loadConfig: secrets', () => {
         { GITHUB_TOKEN: 'ghp_fromenv', HOME: '/root' },
       ),
     );
-    // by length, then alphabetically; 'abc' is too short to mask, NOT_SENSITIVE is not secret
+    // by length, then alphabetically; 'abc' is too short to mask, 'true' is a switch, NOT_SENSITIVE is not secret
     expect(c.secrets).toEqual(['from-defaults', 'job-s3-secret', 'second-value', 'ghp_fromenv', 'job-db-pass', 's3cr3t$pass']);
   });
 });
