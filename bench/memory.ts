@@ -59,6 +59,78 @@ async function settledMemory(child: ChildProcess): Promise<MemoryStatus> {
   return readMemoryStatus(child.pid);
 }
 
+interface DaemonMeasure {
+  readonly memory: MemoryStatus;
+  /** spawn to heartbeat file */
+  readonly bootMs: number;
+}
+
+/**
+ * Starts `autodeploy start` on `envFile`, waits for its heartbeat (checking it armed `jobs` timers
+ * on a valid table), lets it settle, reads its memory, and stops it.
+ */
+async function measureDaemon(cli: string, envFile: string, stateDir: string, jobs: number, children: ChildProcess[]): Promise<DaemonMeasure> {
+  const spawnedAt = Date.now();
+  const daemon = spawn(process.execPath, [cli, 'start', '--env-file', envFile], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(daemon);
+  const output = tailOutput(daemon);
+  const died = new Promise<never>((_, reject) => {
+    daemon.once('exit', (code, signal) => reject(new Error(`the daemon exited (${code ?? signal}) before it was measured; its last output:\n${output()}`)));
+    daemon.once('error', reject);
+  });
+  died.catch(() => undefined);
+  try {
+    const heartbeatFile = join(stateDir, 'scheduler.json');
+    const heartbeat = await Promise.race([
+      died,
+      pollUntil(
+        `the daemon's heartbeat ${heartbeatFile}`,
+        async () => {
+          try {
+            return JSON.parse(await readFile(heartbeatFile, 'utf8')) as { jobs: number; configValid: boolean; configProblems: string[] };
+          } catch {
+            return undefined;
+          }
+        },
+        BOOT_TIMEOUT_MS,
+      ),
+    ]);
+    const bootMs = Date.now() - spawnedAt;
+    if (!heartbeat.configValid) throw new Error(`the daemon found the bench's env.local invalid: ${heartbeat.configProblems.join('; ')}`);
+    if (heartbeat.jobs !== jobs) throw new Error(`the daemon armed ${heartbeat.jobs} timers, not ${jobs}; its last output:\n${output()}`);
+    const memory = await Promise.race([died, settledMemory(daemon)]);
+    return { memory, bootMs };
+  } finally {
+    await stopChild(daemon);
+  }
+}
+
+async function writeEnvLocal(dir: string, jobLines: readonly string[]): Promise<{ envFile: string; stateDir: string }> {
+  const logDir = join(dir, 'log');
+  const stateDir = join(dir, 'state');
+  const envFile = join(dir, 'env.local');
+  await mkdir(logDir, { recursive: true });
+  await writeFile(
+    envFile,
+    [
+      `export AUTODEPLOY_LOG_DIR="${logDir}"`,
+      `export AUTODEPLOY_STATE_DIR="${stateDir}"`,
+      // The built-in jobs stay off so that exactly the listed jobs are armed and none fires.
+      'export AUTODEPLOY_PLATFORM_FREQUENCY=""',
+      'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
+      ...jobLines,
+      '',
+    ].join('\n'),
+  );
+  return { envFile, stateDir };
+}
+
+/** The daemon re-attaches to every labelled job container on the engine: let other runs (a test suite, say) end first. */
+async function foreignRunsGone(docker: BenchContext['docker']): Promise<number> {
+  const count = async (): Promise<number> => (await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } })).length;
+  return pollUntil('job containers of others to end', async () => ((await count()) === 0 ? 0 : undefined), 60_000, 500).catch(count);
+}
+
 export const memorySection: Section = {
   name: `Resident memory of the daemon with ${JOBS} jobs`,
   async run(context: BenchContext): Promise<SectionResult> {
@@ -71,22 +143,8 @@ export const memorySection: Section = {
     const scratch = await makeScratchDir('autodeploy-bench-memory-');
     const children: ChildProcess[] = [];
     try {
-      const logDir = join(scratch.dir, 'log');
-      const stateDir = join(scratch.dir, 'state');
-      const envFile = join(scratch.dir, 'env.local');
-      await mkdir(logDir);
-      await writeFile(
-        envFile,
-        [
-          `export AUTODEPLOY_LOG_DIR="${logDir}"`,
-          `export AUTODEPLOY_STATE_DIR="${stateDir}"`,
-          // The built-in jobs stay off so that exactly the 100 extra jobs are armed and none fires.
-          'export AUTODEPLOY_PLATFORM_FREQUENCY=""',
-          'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
-          ...hundredJobs(new Date(), testImage, join(scratch.dir, 'data')),
-          '',
-        ].join('\n'),
-      );
+      const loaded = await writeEnvLocal(join(scratch.dir, 'hundred'), hundredJobs(new Date(), testImage, join(scratch.dir, 'data')));
+      const empty = await writeEnvLocal(join(scratch.dir, 'empty'), []);
 
       // Reference: a node process that does nothing, measured the same way.
       const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: childEnv() });
@@ -94,69 +152,26 @@ export const memorySection: Section = {
       const idleMemory = await settledMemory(idle);
       await stopChild(idle);
 
-      // The daemon re-attaches to every labelled job container on the engine; wait for
-      // other runs (a test suite, say) to end rather than take theirs over.
-      const foreign = await pollUntil(
-        'labelled job containers of others to end',
-        async () => {
-          const found = await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } });
-          return found.length === 0 ? 0 : undefined;
-        },
-        60_000,
-        500,
-      ).catch(async () => (await docker.listContainers({ all: true, filters: { label: [LABEL_JOB] } })).length);
-      if (foreign > 0) notes.push(`warning: ${foreign} job container(s) of others were on the engine; the daemon re-attached to them.`);
+      const foreign = await foreignRunsGone(docker);
+      if (foreign > 0) notes.push(`warning: ${foreign} job container(s) of others were on the engine; the daemons re-attached to them.`);
+      const none = await measureDaemon(cli, empty.envFile, empty.stateDir, 0, children);
+      const hundred = await measureDaemon(cli, loaded.envFile, loaded.stateDir, JOBS, children);
 
-      const spawnedAt = Date.now();
-      const daemon = spawn(process.execPath, [cli, 'start', '--env-file', envFile], {
-        cwd: scratch.dir,
-        env: childEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      children.push(daemon);
-      const output = tailOutput(daemon);
-      const died = new Promise<never>((_, reject) => {
-        daemon.once('exit', (code, signal) =>
-          reject(new Error(`the daemon exited (${code ?? signal}) before it was measured; its last output:\n${output()}`)),
-        );
-        daemon.once('error', reject);
-      });
-      died.catch(() => undefined);
-      const heartbeatFile = join(stateDir, 'scheduler.json');
-      const heartbeat = await Promise.race([
-        died,
-        pollUntil(
-          `the daemon's heartbeat ${heartbeatFile}`,
-          async () => {
-            try {
-              return JSON.parse(await readFile(heartbeatFile, 'utf8')) as { jobs: number; configValid: boolean; configProblems: string[] };
-            } catch {
-              return undefined;
-            }
-          },
-          BOOT_TIMEOUT_MS,
-        ),
-      ]);
-      const bootMs = Date.now() - spawnedAt;
-      if (!heartbeat.configValid) throw new Error(`the daemon found the bench's env.local invalid: ${heartbeat.configProblems.join('; ')}`);
-      if (heartbeat.jobs !== JOBS) throw new Error(`the daemon armed ${heartbeat.jobs} timers, not ${JOBS}; its last output:\n${output()}`);
-      const daemonMemory = await Promise.race([died, settledMemory(daemon)]);
-
-      const listing = await runCommand(process.execPath, [cli, 'jobs', '--env-file', envFile], { env: childEnv() });
-      if (listing.code !== 0) throw new CommandFailed(['autodeploy', 'jobs', '--env-file', envFile], listing);
+      const listing = await runCommand(process.execPath, [cli, 'jobs', '--env-file', loaded.envFile], { env: childEnv() });
+      if (listing.code !== 0) throw new CommandFailed(['autodeploy', 'jobs', '--env-file', loaded.envFile], listing);
       const listed = listing.stdout.split('\n').filter((l) => /^bench\d{3}\s/.test(l)).length;
       if (listed !== JOBS) throw new Error(`autodeploy jobs listed ${listed} of the ${JOBS} jobs`);
       const version = await runCommand(process.execPath, [cli, '--version'], { env: childEnv() });
       if (version.code !== 0) throw new CommandFailed(['autodeploy', '--version'], version);
 
-      await stopChild(daemon);
       return {
-        rows: rows(daemonMemory, idleMemory, bootMs, listing.exitedAt - listing.spawnedAt, version.exitedAt - version.spawnedAt),
+        rows: rows({ hundred, none, idle: idleMemory, jobsMs: listing.exitedAt - listing.spawnedAt, versionMs: version.exitedAt - version.spawnedAt }),
         notes: [
           ...notes,
-          `daemon: node ${cli} start --env-file <tmp env.local> with ${JOBS} extra jobs (cron not due, @every 1h), built-in jobs off;`,
-          `  read /proc/<pid>/status ${SETTLE_MS / 1000} s after its heartbeat file appeared. Reference: node -e 'setInterval(()=>{},1000)', same wait.`,
-          `node ${process.version}; "jobs" is \`autodeploy jobs --env-file <same env.local>\` (${JOBS} jobs, three next runs each), run once.`,
+          `daemon: node ${cli} start --env-file <tmp env.local>, with ${JOBS} extra jobs (cron not due, @every 1h) and with none;`,
+          `  built-in jobs off; /proc/<pid>/status read ${SETTLE_MS / 1000} s after the heartbeat file appeared.`,
+          "  reference: node -e 'setInterval(()=>{},1000)', read the same way.",
+          `"jobs" is \`autodeploy jobs --env-file <same env.local>\` (${JOBS} jobs, three next runs each), run once.`,
         ],
       };
     } finally {
@@ -166,22 +181,39 @@ export const memorySection: Section = {
   },
 };
 
-function rows(daemon: MemoryStatus, idle: MemoryStatus, bootMs: number, jobsMs: number, versionMs: number): ResultRow[] {
+interface Measured {
+  readonly hundred: DaemonMeasure;
+  readonly none: DaemonMeasure;
+  readonly idle: MemoryStatus;
+  readonly jobsMs: number;
+  readonly versionMs: number;
+}
+
+function rows(m: Measured): ResultRow[] {
+  const rss = m.hundred.memory.rssKb;
   return [
     {
-      metric: `daemon VmRSS (${JOBS} jobs)`,
-      measured: mb(daemon.rssKb),
-      baseline: `${mb(idle.rssKb)} (idle node)`,
+      metric: `daemon VmRSS, ${JOBS} jobs`,
+      measured: mb(rss),
+      baseline: `${mb(m.idle.rssKb)} idle node`,
       target: `< ${mb(TARGET_KB)}`,
-      verdict: daemon.rssKb < TARGET_KB ? 'PASS' : 'MISS',
+      verdict: rss < TARGET_KB ? 'PASS' : 'MISS',
     },
-    { metric: 'daemon VmHWM (peak)', measured: mb(daemon.hwmKb), baseline: `${mb(idle.hwmKb)} (idle node)`, target: '', verdict: 'info' },
-    { metric: 'daemon RSS above idle node', measured: mb(daemon.rssKb - idle.rssKb), baseline: '', target: '', verdict: 'info' },
-    { metric: 'daemon spawn -> heartbeat file', measured: ms(bootMs), baseline: '', target: '', verdict: 'info' },
+    { metric: 'daemon VmRSS, no jobs', measured: mb(m.none.memory.rssKb), baseline: '', target: '', verdict: 'info' },
+    { metric: `daemon VmHWM (peak), ${JOBS} jobs`, measured: mb(m.hundred.memory.hwmKb), baseline: `${mb(m.idle.hwmKb)} idle node`, target: '', verdict: 'info' },
+    { metric: 'RSS of the code (no jobs - idle node)', measured: mb(m.none.memory.rssKb - m.idle.rssKb), baseline: '', target: '', verdict: 'info' },
     {
-      metric: `autodeploy jobs wall time (${JOBS} jobs)`,
-      measured: ms(jobsMs),
-      baseline: `${ms(versionMs)} (autodeploy --version)`,
+      metric: `RSS of the jobs (${JOBS} jobs - no jobs)`,
+      measured: mb(rss - m.none.memory.rssKb),
+      baseline: '',
+      target: '',
+      verdict: 'info',
+    },
+    { metric: `daemon spawn -> heartbeat, ${JOBS} jobs`, measured: ms(m.hundred.bootMs), baseline: `${ms(m.none.bootMs)} no jobs`, target: '', verdict: 'info' },
+    {
+      metric: `autodeploy jobs wall time, ${JOBS} jobs`,
+      measured: ms(m.jobsMs),
+      baseline: `${ms(m.versionMs)} autodeploy --version`,
       target: '',
       verdict: 'info',
     },

@@ -7,6 +7,7 @@ import type { Job } from '../jobs/job.js';
 import { parseEnvFile, type EnvAssignment } from './env-file.js';
 import type { ConfigIssue } from './issues.js';
 import type { SettingEntry } from './job-draft.js';
+import { buildBuiltinJobs, type CheckoutRootOf, type SchedulerContext } from './builtin-jobs.js';
 import { buildJobs } from './jobs.js';
 import {
   BIRDHOUSE_PREFIX,
@@ -34,6 +35,10 @@ export interface LoadInput {
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   /** the variables /bin/sh produced from the files, when shell evaluation is used */
   readonly evaluated?: Readonly<Record<string, string>>;
+  /** what the running scheduler knows of itself (its image, where its state lives) */
+  readonly context?: SchedulerContext;
+  /** the checkout holding COMPOSE_DIR; see CheckoutRootOf */
+  readonly checkoutRootOf?: CheckoutRootOf;
 }
 
 export interface Config {
@@ -225,6 +230,17 @@ export function loadConfig(input: LoadInput): LoadResult {
   });
   issues.push(...jobsResult.issues);
   warnings.push(...jobsResult.warnings);
+  const builtins = settingsResult.settings
+    ? buildBuiltinJobs({
+        settings: settingsResult.settings,
+        entries,
+        envFile: lastFile,
+        context: input.context ?? {},
+        fallbackFile: lastFile,
+        ...(input.checkoutRootOf === undefined ? {} : { checkoutRootOf: input.checkoutRootOf }),
+      })
+    : { jobs: [], issues: [] };
+  issues.push(...builtins.issues);
 
   issues.sort(order);
   warnings.sort(order);
@@ -240,7 +256,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ok: true,
     config: {
       settings: settingsResult.settings,
-      jobs: jobsResult.jobs,
+      jobs: [...builtins.jobs, ...jobsResult.jobs],
       env: resolved,
       secrets,
       warnings,

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { SchedulerContext } from './builtin-jobs.js';
 import { shellEvalMode } from './eval-mode.js';
 import type { ConfigIssue } from './issues.js';
 import { loadConfig, type EnvFileText, type LoadResult } from './load.js';
@@ -10,6 +13,19 @@ export interface ReadConfigOptions {
   /** the scheduler's config/default.env */
   readonly defaultsFile: string;
   readonly processEnv: Readonly<Record<string, string | undefined>>;
+  /** what the running scheduler knows of itself */
+  readonly context?: SchedulerContext;
+}
+
+/**
+ * COMPOSE_DIR is the checkout itself, or a directory inside it: birdhouse-deploy's compose
+ * directory is `<checkout>/birdhouse`. The deploy container needs the whole checkout.
+ */
+export function checkoutRootOf(composeDir: string): string {
+  for (let dir = composeDir; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return dir;
+    if (dirname(dir) === dir) return composeDir;
+  }
 }
 
 async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
@@ -40,9 +56,10 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
   ];
   const mode = shellEvalMode(local.text, options.processEnv);
   if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
-  if (!mode.shell) return loadConfig({ files, processEnv: options.processEnv });
+  const common = { files, processEnv: options.processEnv, checkoutRootOf, ...(options.context ? { context: options.context } : {}) };
+  if (!mode.shell) return loadConfig(common);
 
   const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });
   if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
-  return loadConfig({ files, processEnv: options.processEnv, evaluated: evaluated.variables });
+  return loadConfig({ ...common, evaluated: evaluated.variables });
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { SchedulerContext } from '../config/builtin-jobs.js';
 import type { Config } from '../config/load.js';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
@@ -45,6 +46,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly abort = new AbortController();
   private watch: FileWatch | undefined;
   private booted = false;
+  private context: SchedulerContext = {};
   private reloadWhenBooted = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
@@ -91,6 +93,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async boot(): Promise<void> {
+    // The built-in jobs run the scheduler's own image and share its state volume.
+    const self = await this.options.containers.self().catch(() => undefined);
+    this.context = self ? { selfImage: self.image, mounts: self.mounts } : {};
     // Watch before the first load: an edit made while loading is then a change, never missed.
     this.watch = await watchFileContent(this.options.envFile, () => {
       if (this.booted) void this.reload();
@@ -129,7 +134,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private load() {
-    return readConfig({ envFile: this.options.envFile, defaultsFile: this.options.defaultsFile, processEnv: { ...this.options.processEnv } });
+    return readConfig({
+      envFile: this.options.envFile,
+      defaultsFile: this.options.defaultsFile,
+      processEnv: { ...this.options.processEnv },
+      context: this.context,
+    });
   }
 
   private adopt(config: Config): TimerChanges {

@@ -45,8 +45,16 @@ export interface JobContainers {
   /** SIGTERM, then SIGKILL after `graceSeconds`. */
   stop(id: string, graceSeconds: number): Promise<void>;
   remove(id: string): Promise<void>;
-  /** The image of the container this process runs in, when it runs in one. */
-  selfImage(): Promise<string | undefined>;
+  /** The container this process runs in, when it runs in one. */
+  self(): Promise<SelfContainer | undefined>;
+}
+
+/** What the scheduler's own container tells about itself. */
+export interface SelfContainer {
+  readonly id: string;
+  readonly image: string;
+  /** destination → where it comes from: a volume name, or a host path for a bind mount */
+  readonly mounts: ReadonlyMap<string, string>;
 }
 
 export interface DockerConnection {
@@ -146,15 +154,21 @@ export function dockerJobContainers(docker: Docker): JobContainers {
       }
     },
 
-    async selfImage() {
+    async self() {
       // In a container, the hostname is the container's short id unless the compose file set another;
       // the cgroup path would be more robust but differs between cgroup v1 and v2.
+      let info: Docker.ContainerInspectInfo;
       try {
-        const info = await docker.getContainer(hostname()).inspect();
-        return info.Config.Image;
+        info = await docker.getContainer(hostname()).inspect();
       } catch {
         return undefined;
       }
+      const mounts = new Map<string, string>();
+      for (const mount of info.Mounts) {
+        const source = mount.Type === 'volume' && mount.Name ? mount.Name : mount.Source;
+        mounts.set(mount.Destination, source);
+      }
+      return { id: info.Id, image: info.Config.Image, mounts };
     },
   };
 }

@@ -66,8 +66,13 @@ describe('the scheduler image as a compose component', () => {
   it('answers the CLI inside the container: jobs, health', async () => {
     const jobs = await run('docker', ['exec', 'scheduler', 'autodeploy', 'jobs', '--json']);
     expect(jobs.code, jobs.stderr).toBe(0);
-    const rows = JSON.parse(jobs.stdout) as { name: string; schedule: string; next: string[] }[];
-    expect(rows.map((r) => r.name).sort()).toEqual(['greet', 'shout']);
+    const rows = JSON.parse(jobs.stdout) as { name: string; kind: string; enabled: boolean; next: string[] }[];
+    expect(rows.map((r) => [r.name, r.kind, r.enabled])).toEqual([
+      // listed, but switched off by the empty AUTODEPLOY_PLATFORM_FREQUENCY
+      ['autodeploy', 'autodeploy', false],
+      ['greet', 'container', true],
+      ['shout', 'container', true],
+    ]);
     expect(rows.find((r) => r.name === 'greet')?.next).toHaveLength(3);
 
     const health = await eventually('a healthy scheduler', async () => {

@@ -70,9 +70,10 @@ describe('the scheduler daemon against a real Docker engine', () => {
 
     const records = await jobRecords(scratch.logDir, job);
     const firstOut = records.filter((r) => r.run === first.run && r.out !== undefined);
-    expect(firstOut.map((r) => [r.out, r.msg.replace(/[0-9a-f]{12}$/, 'ID')])).toEqual([
-      ['stdout', 'hello from ID'],
+    // Docker reads stdout and stderr through separate pipes: the order between the two is not kept.
+    expect(firstOut.map((r) => [r.out, r.msg.replace(/[0-9a-f]{12}$/, 'ID')]).sort()).toEqual([
       ['stderr', 'to stderr'],
+      ['stdout', 'hello from ID'],
     ]);
     // Every run logs its start and its end with exit code and duration.
     const events = records.filter((r) => r.run === first.run && r.out === undefined).map((r) => r.msg);

@@ -1,0 +1,103 @@
+import { dirname } from 'node:path';
+import type { AutodeployJob, ContainerSpec, Job } from '../jobs/job.js';
+import { parseSchedule } from '../schedule/parse.js';
+import type { ConfigIssue } from './issues.js';
+import type { SettingEntry } from './job-draft.js';
+import type { Settings } from './settings.js';
+
+/** What only the running scheduler knows about itself; absent when the CLI runs outside the container. */
+export interface SchedulerContext {
+  /** the image the scheduler runs from */
+  readonly selfImage?: string;
+  /** the scheduler container's mounts: destination → volume name or host path */
+  readonly mounts?: ReadonlyMap<string, string>;
+}
+
+/** Used when neither the scheduler's own container nor AUTODEPLOY_IMAGE says which image to run. */
+export const DEFAULT_SCHEDULER_IMAGE = 'autodeploy-scheduler:latest';
+const DOCKER_SOCKET = '/var/run/docker.sock';
+
+/**
+ * The checkout that holds COMPOSE_DIR: COMPOSE_DIR itself, or its parent in birdhouse-deploy's
+ * layout (`<checkout>/birdhouse`). Decided by the caller, who can look at the disk.
+ */
+export type CheckoutRootOf = (composeDir: string) => string;
+
+export interface BuiltinInput {
+  readonly settings: Settings;
+  readonly entries: ReadonlyMap<string, SettingEntry>;
+  readonly envFile: string;
+  readonly context: SchedulerContext;
+  readonly checkoutRootOf?: CheckoutRootOf;
+  readonly fallbackFile: string;
+}
+
+/**
+ * The built-in jobs. `autodeploy` runs `autodeploy deploy` in the scheduler's own image, with the
+ * checkouts, the Docker socket, the deploy keys and the state directory mounted at the same paths
+ * as on the host, so that compose's relative paths mean the same inside and out.
+ */
+export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: ConfigIssue[] } {
+  const { settings } = input;
+  const issues: ConfigIssue[] = [];
+  const jobs: Job[] = [];
+  const frequency = input.entries.get('AUTODEPLOY_PLATFORM_FREQUENCY');
+  const source = frequency?.source ?? { file: input.fallbackFile, line: undefined };
+
+  if (settings.composeDir !== undefined) {
+    const parsed = parseSchedule(settings.platformFrequency, settings.timezone);
+    if (!parsed.ok) {
+      issues.push({ ...source, key: 'AUTODEPLOY_PLATFORM_FREQUENCY', job: 'autodeploy', message: `AUTODEPLOY_PLATFORM_FREQUENCY: ${parsed.message}` });
+    } else {
+      const job: AutodeployJob = {
+        kind: 'autodeploy',
+        name: 'autodeploy',
+        comment: 'keep every checkout deployed',
+        schedule: parsed.schedule,
+        enabled: parsed.schedule !== null,
+        // A deploy is never cut short: a half-done deploy is worse than a slow one.
+        timeoutMs: undefined,
+        source,
+        container: autodeployContainer(input, settings.composeDir),
+      };
+      jobs.push(job);
+    }
+  }
+  return { jobs, issues };
+}
+
+function autodeployContainer(input: BuiltinInput, composeDir: string): ContainerSpec {
+  const { settings, context } = input;
+  const checkoutRoot = input.checkoutRootOf?.(composeDir) ?? composeDir;
+  const same = (path: string, mode = 'rw'): string => `${path}:${path}:${mode}`;
+  const volumes = new Set<string>([
+    `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
+    same(checkoutRoot),
+    ...settings.extraRepos.map((repo) => same(repo)),
+    // The state directory is a volume of the scheduler's container: the deploy shares it (lock, host keys).
+    `${context.mounts?.get(settings.stateDir) ?? settings.stateDir}:${settings.stateDir}:rw`,
+  ]);
+  // env.local may live outside the checkouts (e.g. in a private config repo elsewhere).
+  if (![checkoutRoot, ...settings.extraRepos].some((dir) => input.envFile.startsWith(`${dir}/`))) {
+    volumes.add(same(dirname(input.envFile), 'ro'));
+  }
+  if (settings.deployKeyRootDir !== undefined) volumes.add(same(settings.deployKeyRootDir, 'ro'));
+  if (settings.knownHosts !== undefined) volumes.add(same(settings.knownHosts, 'ro'));
+
+  const env: Record<string, string> = { COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
+  if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
+  return {
+    image: context.selfImage ?? settings.image ?? DEFAULT_SCHEDULER_IMAGE,
+    command: ['autodeploy', 'deploy'],
+    entrypoint: undefined,
+    volumes: [...volumes],
+    env,
+    envFiles: [],
+    user: undefined,
+    workdir: composeDir,
+    network: undefined,
+    extraHosts: [],
+    labels: {},
+    containerName: 'autodeploy',
+  };
+}

@@ -1,0 +1,117 @@
+import type Docker from 'dockerode';
+import { DockerError, statusOf } from './errors.js';
+
+// Labels compose (v1 and v2 alike) puts on every container it creates.
+// https://github.com/docker/compose/blob/v2/pkg/api/labels.go
+export const LABEL_COMPOSE_PROJECT = 'com.docker.compose.project';
+export const LABEL_COMPOSE_SERVICE = 'com.docker.compose.service';
+/** "True" on containers of `compose run`, which are not part of the deployed services. */
+export const LABEL_COMPOSE_ONEOFF = 'com.docker.compose.oneoff';
+
+/** Docker's container states, as `State.Status` reports them. */
+export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** What verifying a deploy needs to know of one container of a compose service. */
+export interface ServiceContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly project: string;
+  readonly service: string;
+  readonly status: ContainerStatus;
+  /** set once the container has stopped at least once */
+  readonly exitCode: number | undefined;
+  /** undefined: the container has no healthcheck (neither in compose nor in its image) */
+  readonly health: HealthStatus | undefined;
+  /** consecutive failed healthchecks */
+  readonly failingStreak: number;
+  /** output of the latest healthcheck, trimmed */
+  readonly lastHealthOutput: string | undefined;
+  /** `no`, `always`, `unless-stopped`, `on-failure` */
+  readonly restartPolicy: string;
+  /** how many times the engine restarted it under its restart policy */
+  readonly restartCount: number;
+  /** Docker's ISO time text, or undefined when never started */
+  readonly startedAt: string | undefined;
+  readonly oomKilled: boolean;
+  /** the engine's own error for the last start, e.g. a missing mount source */
+  readonly error: string | undefined;
+}
+
+/** The project's view of a compose project's containers. */
+export interface ComposeContainers {
+  /** Every container of the project, in any state, without `compose run` one-offs. */
+  list(project: string): Promise<ServiceContainer[]>;
+  /** The compose project a container belongs to; undefined when it is gone or not a compose container. */
+  projectOf(containerId: string): Promise<string | undefined>;
+}
+
+export function dockerComposeContainers(docker: Docker): ComposeContainers {
+  return {
+    async list(project) {
+      let summaries: Docker.ContainerInfo[];
+      try {
+        summaries = await docker.listContainers({ all: true, filters: { label: [`${LABEL_COMPOSE_PROJECT}=${project}`] } });
+      } catch (error) {
+        throw new DockerError(`list of the containers of compose project ${project}`, error);
+      }
+      const found: ServiceContainer[] = [];
+      for (const summary of summaries) {
+        if (summary.Labels?.[LABEL_COMPOSE_ONEOFF] === 'True') continue;
+        let info: Docker.ContainerInspectInfo;
+        try {
+          info = await docker.getContainer(summary.Id).inspect();
+        } catch (error) {
+          // Removed between list and inspect: compose replacing it, for instance.
+          if (statusOf(error) === 404) continue;
+          throw new DockerError(`inspect of ${summary.Id.slice(0, 12)}`, error);
+        }
+        const container = toServiceContainer(info);
+        if (container !== undefined) found.push(container);
+      }
+      return found.sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
+    },
+
+    async projectOf(containerId) {
+      try {
+        const info = await docker.getContainer(containerId).inspect();
+        return info.Config.Labels?.[LABEL_COMPOSE_PROJECT] || undefined;
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw new DockerError(`inspect of ${containerId.slice(0, 12)}`, error);
+      }
+    },
+  };
+}
+
+const STATUSES: readonly ContainerStatus[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+function toServiceContainer(info: Docker.ContainerInspectInfo): ServiceContainer | undefined {
+  const labels = info.Config.Labels ?? {};
+  const project = labels[LABEL_COMPOSE_PROJECT];
+  const service = labels[LABEL_COMPOSE_SERVICE];
+  if (project === undefined || service === undefined) return undefined;
+  const state = info.State;
+  const status = (STATUSES as readonly string[]).includes(state.Status) ? (state.Status as ContainerStatus) : state.Running ? 'running' : 'exited';
+  const health = state.Health;
+  const healthStatus = health?.Status === 'starting' || health?.Status === 'healthy' || health?.Status === 'unhealthy' ? health.Status : undefined;
+  const lastLog = health?.Log?.at(-1);
+  const started = state.StartedAt && !state.StartedAt.startsWith('0001-') ? state.StartedAt : undefined;
+  const finished = state.FinishedAt && !state.FinishedAt.startsWith('0001-');
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    project,
+    service,
+    status,
+    exitCode: finished || status === 'exited' || status === 'dead' ? state.ExitCode : undefined,
+    health: healthStatus,
+    failingStreak: health?.FailingStreak ?? 0,
+    lastHealthOutput: lastLog?.Output.trim() || undefined,
+    restartPolicy: info.HostConfig.RestartPolicy?.Name || 'no',
+    restartCount: info.RestartCount,
+    startedAt: started,
+    oomKilled: state.OOMKilled,
+    error: state.Error || undefined,
+  };
+}
