@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { SchedulerContext } from '../config/builtin-jobs.js';
+import type { JobContainers } from '../docker/job-containers.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 /** Exit codes shared by every command. */
@@ -56,4 +58,10 @@ export function defaultsFile(env: CommandContext['env']): string {
 
 export function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** What the scheduler's own container says of itself, when this CLI runs inside it (docker exec). */
+export async function schedulerContext(containers: JobContainers): Promise<SchedulerContext> {
+  const self = await containers.self().catch(() => undefined);
+  return self ? { selfImage: self.image, mounts: self.mounts } : {};
 }

@@ -3,7 +3,8 @@ import { formatIssue } from '../config/issues.js';
 import type { Job } from '../jobs/job.js';
 import { nextRuns } from '../schedule/next-runs.js';
 import { RunHistory, type RunRecord } from '../state/run-history.js';
-import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, schedulerContext, write, type Command } from './common.js';
 
 export interface JobRow {
   readonly name: string;
@@ -72,7 +73,8 @@ export const jobsCommand: Command = {
   async run({ argv, env, stdout, stderr }) {
     const { values } = parseCommandArgs(argv, { ...ENV_FILE_OPTION, json: { type: 'boolean' } });
     const envFile = resolveEnvFile(values['env-file'], env);
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    const context = await schedulerContext(dockerJobContainers(connectDocker({}, { ...env })));
+    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context });
     if (!result.ok) {
       for (const issue of result.issues) write(stderr, formatIssue(issue));
       write(stderr, 'the job table cannot be built; run `autodeploy validate` after fixing these');

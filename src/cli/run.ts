@@ -6,7 +6,7 @@ import { openLogFiles } from '../logging/log-files.js';
 import { createMasker } from '../logging/mask.js';
 import { countRunOutputLines } from '../logging/read-logs.js';
 import { RunHistory } from '../state/run-history.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, schedulerContext, write, type Command } from './common.js';
 
 /** Exit codes of `autodeploy run` beyond the job's own, chosen to match `docker run` and `timeout`. */
 export const RUN_EXIT = { couldNotStart: 125, timedOut: 124, skipped: 75 } as const;
@@ -35,7 +35,9 @@ export const runCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('name exactly one job to run (see `autodeploy jobs`)');
     const name = positionals[0] ?? '';
     const envFile = resolveEnvFile(values['env-file'], env);
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    const containers = dockerJobContainers(connectDocker({}, { ...env }));
+    const context = await schedulerContext(containers);
+    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context });
     if (!result.ok) {
       for (const issue of result.issues) write(stderr, formatIssue(issue));
       return EXIT.usage;
@@ -62,7 +64,7 @@ export const runCommand: Command = {
       const report = await runJob(
         job,
         {
-          containers: dockerJobContainers(connectDocker({}, { ...env })),
+          containers,
           logs,
           history: new RunHistory(settings.stateDir),
           countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
