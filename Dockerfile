@@ -58,6 +58,6 @@ LABEL org.opencontainers.image.title="autodeploy-scheduler" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}"
 
-HEALTHCHECK --interval=30s --timeout=10s --start-period=20s CMD ["autodeploy", "health"]
+HEALTHCHECK --interval=10s --timeout=10s --start-period=20s --retries=3 CMD ["autodeploy", "health"]
 ENTRYPOINT ["tini", "--"]
 CMD ["autodeploy", "start"]

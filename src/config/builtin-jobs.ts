@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import type { AutodeployJob, ContainerSpec, Job } from '../jobs/job.js';
 import { parseSchedule } from '../schedule/parse.js';
+import { parseDockerArgs, type DockerArgs } from './docker-args.js';
 import type { ConfigIssue } from './issues.js';
 import type { SettingEntry } from './job-draft.js';
 import type { Settings } from './settings.js';
@@ -30,6 +31,8 @@ export interface BuiltinInput {
   readonly context: SchedulerContext;
   readonly checkoutRootOf?: CheckoutRootOf;
   readonly fallbackFile: string;
+  /** the resolved environment, for `-e NAME` in extra docker args */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -48,7 +51,14 @@ export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: Co
     const parsed = parseSchedule(settings.platformFrequency, settings.timezone);
     if (!parsed.ok) {
       issues.push({ ...source, key: 'AUTODEPLOY_PLATFORM_FREQUENCY', job: 'autodeploy', message: `AUTODEPLOY_PLATFORM_FREQUENCY: ${parsed.message}` });
-    } else {
+    }
+    // birdhouse-deploy's AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS: more mounts, env or a network for the deploy container.
+    const extraEntry = input.entries.get(EXTRA_ARGS);
+    const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
+    for (const problem of extra.problems) {
+      issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_ARGS, job: 'autodeploy', message: `${EXTRA_ARGS}: ${problem}` });
+    }
+    if (parsed.ok && extra.problems.length === 0) {
       const job: AutodeployJob = {
         kind: 'autodeploy',
         name: 'autodeploy',
@@ -58,7 +68,7 @@ export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: Co
         // A deploy is never cut short: a half-done deploy is worse than a slow one.
         timeoutMs: undefined,
         source,
-        container: autodeployContainer(input, settings.composeDir),
+        container: autodeployContainer(input, settings.composeDir, extra.args),
       };
       jobs.push(job);
     }
@@ -66,7 +76,9 @@ export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: Co
   return { jobs, issues };
 }
 
-function autodeployContainer(input: BuiltinInput, composeDir: string): ContainerSpec {
+const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
+
+function autodeployContainer(input: BuiltinInput, composeDir: string, extra: DockerArgs): ContainerSpec {
   const { settings, context } = input;
   const checkoutRoot = input.checkoutRootOf?.(composeDir) ?? composeDir;
   const same = (path: string, mode = 'rw'): string => `${path}:${path}:${mode}`;
@@ -83,8 +95,9 @@ function autodeployContainer(input: BuiltinInput, composeDir: string): Container
   }
   if (settings.deployKeyRootDir !== undefined) volumes.add(same(settings.deployKeyRootDir, 'ro'));
   if (settings.knownHosts !== undefined) volumes.add(same(settings.knownHosts, 'ro'));
+  for (const volume of extra.volumes) volumes.add(volume);
 
-  const env: Record<string, string> = { COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
+  const env: Record<string, string> = { ...extra.env, COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
   if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
   return {
     image: context.selfImage ?? settings.image ?? DEFAULT_SCHEDULER_IMAGE,
@@ -92,12 +105,13 @@ function autodeployContainer(input: BuiltinInput, composeDir: string): Container
     entrypoint: undefined,
     volumes: [...volumes],
     env,
-    envFiles: [],
-    user: undefined,
+    envFiles: [...extra.envFiles],
+    user: extra.user,
     workdir: composeDir,
-    network: undefined,
-    extraHosts: [],
-    labels: {},
+    network: extra.network,
+    extraHosts: [...extra.extraHosts],
+    labels: { ...extra.labels },
+    // The name is the deploy's mutex: one deploy at a time, whoever starts it.
     containerName: 'autodeploy',
   };
 }

@@ -235,6 +235,7 @@ export function loadConfig(input: LoadInput): LoadResult {
         settings: settingsResult.settings,
         entries,
         envFile: lastFile,
+        env: resolved,
         context: input.context ?? {},
         fallbackFile: lastFile,
         ...(input.checkoutRootOf === undefined ? {} : { checkoutRootOf: input.checkoutRootOf }),

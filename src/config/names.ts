@@ -24,6 +24,7 @@ export const KNOWN_SETTINGS = [
   'AUTODEPLOY_NOTEBOOK_OWNER',
   'AUTODEPLOY_ENV_EVAL',
   'AUTODEPLOY_IMAGE',
+  'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS',
 ] as const;
 
 export type SettingName = (typeof KNOWN_SETTINGS)[number];

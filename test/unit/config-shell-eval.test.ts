@@ -135,7 +135,11 @@ describe('readConfig', () => {
     if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
     expect(result.config.settings).toMatchObject({ composeDir: '/home/op/birdhouse-deploy/birdhouse', timezone: 'America/Montreal', logKeep: 20 });
     expect(result.config.env['AUTODEPLOY_EXTRA_REPOS']).toBe('/opt/private-config');
-    expect(result.config.jobs.map((j) => [j.name, j.source])).toEqual([['clean_logs', { file: envFile, line: 12 }]]);
+    // the built-in autodeploy job comes first, defined where env.local sets AUTODEPLOY_PLATFORM_FREQUENCY
+    expect(result.config.jobs.map((j) => [j.name, j.source])).toEqual([
+      ['autodeploy', { file: envFile, line: 7 }],
+      ['clean_logs', { file: envFile, line: 12 }],
+    ]);
     expect(result.config.secrets).toEqual(['s3cr3t$pass']);
     expect(result.config.files).toEqual([DEFAULTS, envFile]);
   });

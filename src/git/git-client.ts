@@ -1,0 +1,116 @@
+// Every git command of the project goes through here, so that all of them run with the
+// same sealed environment, the same timeout and the same typed errors.
+
+import { GitError as SimpleGitError, GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
+import { GitError } from './git-error.js';
+
+/** How long a git command may stay silent before it is stopped. */
+export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
+
+export interface GitClientOptions {
+  /** GIT_SSH_COMMAND, for the commands that reach an ssh remote */
+  readonly sshCommand?: string;
+  /** stop a command after this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
+  readonly timeoutMs?: number;
+}
+
+/** git, run in one checkout. */
+export interface GitClient {
+  readonly path: string;
+  /** stdout of `git <args>`; any non-zero exit is a GitError */
+  run(args: readonly string[]): Promise<string>;
+  /** the raw bytes of `git show <object>`, e.g. a blob that may not be text */
+  showBytes(object: string): Promise<Buffer>;
+}
+
+// Lets simple-git hand back the exit status: its own error keeps only the text.
+class ExitStatus extends SimpleGitError {
+  readonly exitCode: number | undefined;
+  readonly stderrText: string;
+  constructor(exitCode: number | undefined, stderr: string) {
+    super(undefined, stderr);
+    this.exitCode = exitCode;
+    this.stderrText = stderr;
+  }
+}
+
+function sealedEnv(sshCommand: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    // git's and ssh's messages are matched in English by classifyGitError.
+    LANG: 'C',
+    LC_ALL: 'C',
+    // A deploy runs unattended: a prompt for a user name or a passphrase must fail, not wait.
+    GIT_TERMINAL_PROMPT: '0',
+  };
+  for (const name of ['HOME', 'TMPDIR'] as const) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  if (sshCommand !== undefined) env.GIT_SSH_COMMAND = sshCommand;
+  return env;
+}
+
+/**
+ * A git client for the checkout at `path`. The environment is built from scratch (no
+ * askpass helper, no agent socket, no inherited GIT_* variable), and every command runs with
+ * `safe.directory=*`: the deploy runs as root over checkouts owned by the operator's user,
+ * which git refuses since 2.35.2 otherwise (https://git-scm.com/docs/git-config#Documentation/git-config.txt-safedirectory).
+ */
+export function gitClient(path: string, options: GitClientOptions = {}): GitClient {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const simpleGitOptions: Partial<SimpleGitOptions> = {
+    baseDir: path,
+    config: ['safe.directory=*', 'core.quotePath=false'],
+    timeout: { block: timeoutMs },
+    allowEnvironment: ['GIT_TERMINAL_PROMPT', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
+    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined },
+    errors(error, result) {
+      if (error instanceof GitPluginError) return error;
+      // exitCode is null at run time when git was killed by a signal that was not ours.
+      const exitCode: number | null = result.exitCode;
+      if (exitCode !== 0) return new ExitStatus(exitCode ?? undefined, Buffer.concat(result.stdErr).toString('utf8'));
+      return error;
+    },
+  };
+
+  function instance(args: readonly string[]): SimpleGit {
+    try {
+      return simpleGit(simpleGitOptions).env(sealedEnv(options.sshCommand));
+    } catch (cause) {
+      throw toGitError(cause, args);
+    }
+  }
+
+  function toGitError(cause: unknown, args: readonly string[]): GitError {
+    if (cause instanceof ExitStatus) {
+      return new GitError({ args, repoPath: path, exitCode: cause.exitCode, stderr: cause.stderrText, timedOutAfterMs: undefined }, { cause });
+    }
+    if (cause instanceof GitPluginError && cause.plugin === 'timeout') {
+      return new GitError({ args, repoPath: path, exitCode: undefined, stderr: '', timedOutAfterMs: timeoutMs }, { cause });
+    }
+    const message = cause instanceof Error ? cause.message : String(cause);
+    return new GitError({ args, repoPath: path, exitCode: undefined, stderr: message, timedOutAfterMs: undefined }, { cause });
+  }
+
+  return {
+    path,
+    async run(args) {
+      const git = instance(args);
+      try {
+        return await git.raw([...args]);
+      } catch (cause) {
+        throw toGitError(cause, args);
+      }
+    },
+    async showBytes(object) {
+      const args = ['show', object];
+      const git = instance(args);
+      try {
+        return await git.showBuffer([object]);
+      } catch (cause) {
+        throw toGitError(cause, args);
+      }
+    },
+  };
+}
