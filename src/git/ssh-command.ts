@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DeployKeyChoice } from '../deploy/verdict-types.js';
+import { shellWord } from './shell-word.js';
 
 /** Where host keys are checked against, and whether unknown hosts may be added. */
 export interface HostKeyPolicy {
@@ -66,8 +67,4 @@ function sshFilePath(file: string): string {
 // `-o` values are split on white space by ssh unless double-quoted.
 function sshConfigValue(value: string): string {
   return /\s/.test(value) ? `"${value}"` : value;
-}
-
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_\/.,:=+@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
