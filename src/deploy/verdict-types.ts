@@ -1,5 +1,7 @@
 // What the autodeploy check finds out about one checkout, as plain data.
 
+import type { GitErrorKind } from '../git/git-error.js';
+
 export const VERDICTS = ['up-to-date', 'ahead', 'behind', 'divergent', 'dirty', 'no-upstream', 'detached', 'missing', 'error'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
@@ -14,7 +16,12 @@ export interface DeployKeyChoice {
 export interface ChangedFile {
   readonly status: string;
   readonly path: string;
+  /** the old path of a rename or copy (status R… or C…) */
+  readonly from?: string;
 }
+
+/** What kind of problem `error` describes: a failed git command's kind, or a check made before any. */
+export type CheckoutErrorKind = GitErrorKind | 'not-a-repo' | 'no-commits' | 'unsafe-key' | 'known-hosts' | 'unexpected';
 
 /** Everything observed of one checkout, before any decision. */
 export interface CheckoutState {
@@ -36,6 +43,10 @@ export interface CheckoutState {
   readonly key: DeployKeyChoice;
   /** a fetch or inspection failure, in words an operator can act on */
   readonly error: string | undefined;
+  /** set with `error` */
+  readonly errorKind?: CheckoutErrorKind;
+  /** the full name of the upstream's remote-tracking ref, e.g. refs/remotes/origin/main */
+  readonly upstreamRef?: string;
 }
 
 export interface CheckoutVerdict extends CheckoutState {
