@@ -119,13 +119,14 @@ export class ComposeError extends Error {
     exitCode: number | undefined;
     signal: string | undefined;
     timedOut: boolean;
+    timeoutMs?: number | undefined;
     stderrTail: string;
     cause?: unknown;
   }) {
     const shown = init.command.join(' ');
     const tail = init.stderrTail === '' ? '' : `: ${init.stderrTail.split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ')}`;
     let what: string;
-    if (init.timedOut) what = 'did not finish in time and was stopped';
+    if (init.timedOut) what = `did not finish within ${seconds(init.timeoutMs ?? 0)} and was stopped`;
     else if (init.cause !== undefined) what = `could not be run (${(init.cause as Error).message ?? String(init.cause)})`;
     else if (init.signal !== undefined) what = `was killed by ${init.signal}`;
     else what = `exited with code ${init.exitCode}`;
@@ -138,6 +139,10 @@ export class ComposeError extends Error {
     this.timedOut = init.timedOut;
     this.stderrTail = init.stderrTail;
   }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -187,6 +192,7 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
           }, options.timeoutMs);
     const onAbort = (): void => stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) stop();
 
     let startError: unknown;
     let settled = false;
@@ -210,6 +216,7 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
           exitCode: code ?? undefined,
           signal: signal ?? undefined,
           timedOut,
+          timeoutMs: options.timeoutMs,
           stderrTail: errText.split('\n').slice(-STDERR_TAIL_LINES - 1).join('\n').trim(),
           ...(startError !== undefined ? { cause: startError } : options.signal?.aborted ? { cause: options.signal.reason } : {}),
         }),

@@ -22,6 +22,8 @@ export function hostKeyPolicy(options: { readonly pinnedKnownHosts: string | und
   return { knownHostsFile: path.join(path.resolve(options.stateDir), TRUSTED_HOSTS_FILE), pinned: false };
 }
 
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 20;
+
 export interface SshCommandOptions extends HostKeyPolicy {
   readonly key: DeployKeyChoice;
   /** seconds for the TCP connection and the ssh banner; 20 when absent */
@@ -45,26 +47,28 @@ export class UnusableSshPathError extends Error {
 export function sshCommandFor(options: SshCommandOptions): string {
   const words = ['ssh'];
   if (options.key.path !== undefined) {
-    words.push('-i', sshFilePath(options.key.path), '-o', 'IdentitiesOnly=yes');
+    // `-o IdentityFile=` rather than `-i`: ssh checks a `-i` path before expanding its
+    // %-tokens, so that no escaping makes a path with `%` work there.
+    words.push('-o', `IdentityFile=${sshFilePath(options.key.path)}`, '-o', 'IdentitiesOnly=yes');
   }
   words.push(
     '-o', 'BatchMode=yes',
-    '-o', `UserKnownHostsFile=${sshConfigValue(sshFilePath(options.knownHostsFile))}`,
+    '-o', `UserKnownHostsFile=${sshFilePath(options.knownHostsFile)}`,
     '-o', `StrictHostKeyChecking=${options.pinned ? 'yes' : 'accept-new'}`,
-    '-o', `ConnectTimeout=${Math.max(1, Math.round(options.connectTimeoutSeconds ?? 20))}`,
+    '-o', `ConnectTimeout=${Math.max(1, Math.round(options.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS))}`,
+    // git does not stop ssh when it is itself stopped: these bound how long ssh can outlive it.
+    '-o', 'ServerAliveInterval=15',
+    '-o', 'ServerAliveCountMax=4',
   );
   return words.map(shellWord).join(' ');
 }
 
-// ssh expands `%x` tokens and `${VAR}` in IdentityFile and UserKnownHostsFile (ssh_config(5), TOKENS).
+// An ssh_config value: ssh expands %-tokens and ${VAR} in IdentityFile and UserKnownHostsFile
+// (ssh_config(5), TOKENS), and splits on white space unless the value is double-quoted.
 function sshFilePath(file: string): string {
   if (!path.isAbsolute(file)) throw new UnusableSshPathError(file, 'it is not absolute');
-  if (/[\u0000-\u001f\u007f"\\]/.test(file)) throw new UnusableSshPathError(file, 'it contains a quote, a backslash or a control character');
+  if (/[\u0000-\u001f\u007f"\\]/.test(file)) throw new UnusableSshPathError(file, 'it contains a double quote, a backslash or a control character');
   if (file.includes('${')) throw new UnusableSshPathError(file, 'ssh would expand "${" in it as an environment variable');
-  return file.replace(/%/g, '%%');
-}
-
-// `-o` values are split on white space by ssh unless double-quoted.
-function sshConfigValue(value: string): string {
-  return /\s/.test(value) ? `"${value}"` : value;
+  const escaped = file.replace(/%/g, '%%');
+  return /\s/.test(escaped) ? `"${escaped}"` : escaped;
 }
