@@ -1,13 +1,24 @@
 import { VERSION } from '../version.js';
 import { EXIT, UsageError, write, type Command, type CommandContext } from './common.js';
+import { deployCommand } from './deploy.js';
 import { healthCommand } from './health.js';
 import { jobsCommand } from './jobs.js';
 import { logsCommand } from './logs.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
 import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly Command[] = [startCommand, jobsCommand, validateCommand, runCommand, logsCommand, healthCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  jobsCommand,
+  validateCommand,
+  runCommand,
+  logsCommand,
+  statusCommand,
+  deployCommand,
+  healthCommand,
+];
 
 function mainUsage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -27,7 +27,9 @@ export function decide(verdicts: readonly CheckoutVerdict[], triggers: ReadonlyM
   const declined = behind.filter((v) => !wanted.includes(v)).map((v) => v.path);
   const dirty = verdicts.filter((v) => v.verdict === 'dirty');
 
-  if (wanted.length === 0) {
+  // A dirty checkout with new commits upstream is a deploy held up by local changes, not an idle one.
+  const heldByChanges = dirty.filter((v) => v.behind > 0 && v.ahead === 0);
+  if (wanted.length === 0 && heldByChanges.length === 0) {
     if (declined.length > 0) {
       return { action: 'nothing', reason: `behind, but their conditional triggers say no deploy is needed: ${declined.join(', ')}; fast-forwarding them only`, pullOnly: declined };
     }

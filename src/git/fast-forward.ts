@@ -92,8 +92,11 @@ function refusal(stderr: string): FastForwardRefusal {
  */
 export async function moveBack(path: string, commit: string, options: MoveOptions = {}): Promise<Move> {
   const from = await headOf(path, options);
+  const git = client(path, options);
   try {
-    await client(path, options).run(['reset', '--keep', '--end-of-options', commit]);
+    // reset takes no --end-of-options (git 2.39): the commit id it is given cannot look like an option.
+    const id = (await git.run(['rev-parse', '--verify', '--end-of-options', `${commit}^{commit}`])).trim();
+    await git.run(['reset', '--keep', id]);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new MoveBackRefused({ path, commit }, error);

@@ -303,6 +303,8 @@ describe('inspecting checkouts over ssh with deploy keys', () => {
     let closedSockets = 0;
     const silent = net.createServer((socket) => {
       sockets.add(socket);
+      // Flowing, so that the client's hang-up is seen.
+      socket.resume();
       socket.on('error', () => {});
       socket.once('close', () => { closedSockets += 1; });
     });

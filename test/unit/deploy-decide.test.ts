@@ -53,6 +53,12 @@ describe('decide', () => {
     expect(d.reason).toMatch(/\/cfg has local changes/);
   });
 
+  it('aborts, rather than idles, when the checkout that is behind is itself dirty', () => {
+    const d = decide([checkout('/p', 'dirty', { behind: 1 })], none, undefined);
+    expect(d.action).toBe('abort');
+    expect(d.reason).toMatch(/\/p has local changes/);
+  });
+
   it('reports but does not abort for a dirty checkout when nothing is due', () => {
     expect(decide([checkout('/p', 'up-to-date'), checkout('/cfg', 'dirty')], none, undefined).action).toBe('nothing');
   });

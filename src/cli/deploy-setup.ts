@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import type { Config } from '../config/load.js';
+import { checkoutRootOf, readConfig } from '../config/read.js';
+import { formatIssue } from '../config/issues.js';
+import { dockerComposeContainers } from '../docker/compose-project.js';
+import { connectDocker } from '../docker/job-containers.js';
+import type { LockHolder } from '../deploy/lock.js';
+import { createMasker, type Masker } from '../logging/mask.js';
+import { defaultsFile, resolveEnvFile, write, type CommandContext } from './common.js';
+
+export interface DeploySetup {
+  readonly config: Config;
+  readonly composeDir: string;
+  readonly checkouts: readonly string[];
+  readonly mask: Masker;
+}
+
+/** env.local → what `status` and `deploy` work on; undefined (after saying why) when it cannot be had. */
+export async function deploySetup(envFileFlag: string | undefined, { env, stderr }: CommandContext): Promise<DeploySetup | undefined> {
+  const envFile = resolveEnvFile(envFileFlag, env);
+  const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+  if (!result.ok) {
+    for (const issue of result.issues) write(stderr, formatIssue(issue));
+    return undefined;
+  }
+  const composeDir = result.config.settings.composeDir;
+  if (composeDir === undefined) {
+    write(stderr, `${envFile}: COMPOSE_DIR is not set: set it to the platform directory (the one holding docker-compose.yml)`);
+    return undefined;
+  }
+  return {
+    config: result.config,
+    composeDir,
+    checkouts: [checkoutRootOf(composeDir), ...result.config.settings.extraRepos],
+    mask: createMasker(result.config.secrets),
+  };
+}
+
+export function composeContainers(env: CommandContext['env']) {
+  return dockerComposeContainers(connectDocker({}, { ...env }));
+}
+
+/**
+ * A deploy lock's holder is alive if it is this host's process and that pid exists, or
+ * another container (deploys run in their own) that is still running.
+ */
+export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder) => Promise<boolean> {
+  return async (holder) => {
+    if (holder.host === hostname()) {
+      try {
+        process.kill(holder.pid, 0);
+        return true;
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    try {
+      const info = await connectDocker({}, { ...env }).getContainer(holder.host).inspect();
+      return info.State.Running;
+    } catch {
+      return false;
+    }
+  };
+}

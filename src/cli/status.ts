@@ -1,0 +1,40 @@
+import { checkCheckouts } from '../deploy/check.js';
+import { DeployState } from '../deploy/deploy-state.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
+import { deploySetup } from './deploy-setup.js';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "every checkout's verdict and why, and what a deploy would do now (changes nothing)",
+  usage: 'autodeploy status [--json] [--env-file FILE]',
+  async run(context) {
+    const { values } = parseCommandArgs(context.argv, { ...ENV_FILE_OPTION, json: { type: 'boolean' } });
+    const setup = await deploySetup(values['env-file'], context);
+    if (setup === undefined) return EXIT.usage;
+    const settings = setup.config.settings;
+    const report = await checkCheckouts({
+      checkouts: setup.checkouts,
+      keyRootDir: settings.deployKeyRootDir,
+      pinnedKnownHosts: settings.knownHosts,
+      stateDir: settings.stateDir,
+      failed: await new DeployState(settings.stateDir).failed(),
+    });
+    if (values.json) {
+      const json = {
+        checkouts: report.verdicts.map((v) => ({ ...v, trigger: report.triggers.get(v.path) })),
+        decision: report.decision,
+      };
+      write(context.stdout, setup.mask(JSON.stringify(json, null, 2)));
+      return EXIT.ok;
+    }
+    const width = Math.max(...report.verdicts.map((v) => v.verdict.length));
+    for (const v of report.verdicts) {
+      const counts = v.upstream === undefined ? '' : ` ahead ${v.ahead} behind ${v.behind}`;
+      write(context.stdout, setup.mask(`${v.verdict.padEnd(width)}  ${v.path}${v.branch ? ` (${v.branch}${v.upstream ? ` -> ${v.upstream}` : ''})` : ''}${counts}`));
+      write(context.stdout, setup.mask(`${' '.repeat(width)}  ${v.reason}`));
+      if (v.key.path !== undefined) write(context.stdout, `${' '.repeat(width)}  deploy key ${v.key.path} (${v.key.reason})`);
+    }
+    write(context.stdout, setup.mask(`next deploy: ${report.decision.action}: ${report.decision.reason}`));
+    return EXIT.ok;
+  },
+};
