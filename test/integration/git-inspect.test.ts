@@ -1,4 +1,5 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeCheckout } from '../../src/deploy/verdict.js';
@@ -43,6 +44,15 @@ async function fresh(files: Record<string, string> = { 'README.md': '# platform\
 
 async function judge(checkout: string): Promise<CheckoutVerdict> {
   return judgeCheckout(await inspectCheckout(checkout, options));
+}
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }
 
 async function head(checkout: string): Promise<string> {
@@ -217,6 +227,18 @@ describe('inspectCheckout and judgeCheckout on real checkouts', () => {
     expect(v.verdict).toBe('error');
     expect(v.errorKind).toBe('repo-not-found');
     expect(v.reason).toContain(bare);
+  });
+
+  it('reports an https remote that refuses connections as unreachable, without its credentials', async () => {
+    const { checkout } = await fresh();
+    const port = await closedPort();
+    await git(checkout, 'remote', 'set-url', 'origin', `https://deploy:s3cret-token@127.0.0.1:${port}/platform.git`);
+    const v = await judge(checkout);
+    expect(v.verdict).toBe('error');
+    expect(v.errorKind).toBe('unreachable');
+    expect(v.remoteUrl).toBe(`https://***@127.0.0.1:${port}/platform.git`);
+    expect(v.reason).toContain('Failed to connect');
+    expect(JSON.stringify(v)).not.toContain('s3cret');
   });
 
   it('follows an upstream with another name on the remote', async () => {
