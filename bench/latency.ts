@@ -129,6 +129,13 @@ export const latencySection: Section = {
     let timers: JobTimers | undefined;
     let closeLogs: (() => Promise<void>) | undefined;
     let job: Job | undefined;
+    const cleanup = context.cleanups.add(async () => {
+      timers?.stop();
+      await closeLogs?.().catch(() => undefined);
+      const leftovers = [...cliNames, ...(job ? [job.container.containerName] : [])];
+      await Promise.all(leftovers.map((name) => docker.getContainer(name).remove({ force: true }).catch(() => undefined)));
+      await scratch.remove();
+    });
     try {
       const loaded = await loadBenchJob(join(scratch.dir, 'env.local'), repoRoot, jobName, testImage, scratch.dir);
       job = loaded.job;
@@ -212,11 +219,7 @@ export const latencySection: Section = {
       }
       return summarize(schedulerSamples, cliSamples, dockerCli);
     } finally {
-      timers?.stop();
-      await closeLogs?.().catch(() => undefined);
-      const leftovers = [...cliNames, ...(job ? [job.container.containerName] : [])];
-      await Promise.all(leftovers.map((name) => docker.getContainer(name).remove({ force: true }).catch(() => undefined)));
-      await scratch.remove();
+      await cleanup();
     }
   },
 };

@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { connectDocker } from '../src/docker/job-containers.js';
+import { Cleanups } from './cleanups.js';
 import { latencySection } from './latency.js';
 import { memorySection } from './memory.js';
 import { runCommand } from './processes.js';
@@ -62,7 +63,7 @@ async function preflight(): Promise<{ context: BenchContext; engine: string; cli
   } catch (error) {
     throw new BenchUnavailable(`the docker CLI ${dockerCli} cannot be run: run scripts/ensure-docker.sh`, { cause: error });
   }
-  return { context: { repoRoot: REPO_ROOT, docker, dockerCli, testImage: TEST_IMAGE }, engine, cliVersion };
+  return { context: { repoRoot: REPO_ROOT, docker, dockerCli, testImage: TEST_IMAGE, cleanups: new Cleanups() }, engine, cliVersion };
 }
 
 async function main(): Promise<number> {
@@ -74,6 +75,12 @@ async function main(): Promise<number> {
     return 2;
   }
   const { context, engine, cliVersion } = setup;
+  const interrupted = (signal: NodeJS.Signals): void => {
+    say(`\nbench: ${signal}: removing what the running section created`);
+    void context.cleanups.runAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   say(`autodeploy-scheduler benchmark, ${new Date().toISOString()}`);
   say(`node ${process.version}, ${cpus().length} CPUs, Docker engine ${engine}, docker CLI ${context.dockerCli} (client ${cliVersion})`);
 

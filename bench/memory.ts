@@ -142,6 +142,10 @@ export const memorySection: Section = {
 
     const scratch = await makeScratchDir('autodeploy-bench-memory-');
     const children: ChildProcess[] = [];
+    const cleanup = context.cleanups.add(async () => {
+      for (const child of children) await stopChild(child).catch(() => undefined);
+      await scratch.remove();
+    });
     try {
       const loaded = await writeEnvLocal(join(scratch.dir, 'hundred'), hundredJobs(new Date(), testImage, join(scratch.dir, 'data')));
       const empty = await writeEnvLocal(join(scratch.dir, 'empty'), []);
@@ -175,8 +179,7 @@ export const memorySection: Section = {
         ],
       };
     } finally {
-      for (const child of children) await stopChild(child).catch(() => undefined);
-      await scratch.remove();
+      await cleanup();
     }
   },
 };

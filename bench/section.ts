@@ -2,6 +2,7 @@
 // A new section is a module exporting a `Section`, listed in main.ts.
 
 import type Docker from 'dockerode';
+import type { Cleanups } from './cleanups.js';
 
 /** PASS/MISS against a target; `info` for a value shown without one. */
 export type Verdict = 'PASS' | 'MISS' | 'info';
@@ -27,6 +28,8 @@ export interface BenchContext {
   /** Path of the docker CLI used for baselines. */
   readonly dockerCli: string;
   readonly testImage: string;
+  /** Where a section registers what its `finally` undoes, so that an interrupt undoes it too. */
+  readonly cleanups: Cleanups;
 }
 
 export interface Section {

@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '../config/load.js';
 import { checkoutRootOf, readConfig } from '../config/read.js';
 import { formatIssue } from '../config/issues.js';
 import { dockerComposeContainers } from '../docker/compose-project.js';
-import { connectDocker } from '../docker/job-containers.js';
+import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { runOnce } from '../jobs/run-once.js';
 import type { LockHolder } from '../deploy/lock.js';
 import { createMasker, type Masker } from '../logging/mask.js';
-import { defaultsFile, resolveEnvFile, write, type CommandContext } from './common.js';
+import { defaultsFile, resolveEnvFile, schedulerContext, write, type CommandContext } from './common.js';
 
 export interface DeploySetup {
   readonly config: Config;
@@ -61,4 +63,25 @@ export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder
       return false;
     }
   };
+}
+
+/**
+ * When some checkout is not visible here and this CLI runs in the scheduler's container, runs
+ * `autodeploy status` in a container made like the autodeploy job's, which mounts them all.
+ * Returns its exit code, or undefined when the status can be taken here.
+ */
+export async function statusInJobContainer(setup: DeploySetup, context: CommandContext, json: boolean): Promise<number | undefined> {
+  if (setup.checkouts.every((path) => existsSync(path))) return undefined;
+  const containers = dockerJobContainers(connectDocker({}, { ...context.env }));
+  const self = await schedulerContext(containers);
+  if (self.selfImage === undefined) return undefined;
+  const envFile = resolveEnvFile(undefined, context.env);
+  const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env }, context: self });
+  const job = result.ok ? result.config.jobs.find((j) => j.kind === 'autodeploy') : undefined;
+  if (job === undefined) return undefined;
+  return runOnce(containers, job.container, {
+    job: 'autodeploy-status',
+    command: ['autodeploy', 'status', ...(json ? ['--json'] : [])],
+    onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, setup.mask(line.text)),
+  });
 }

@@ -27,7 +27,16 @@ export interface ComposeService {
   readonly profiles: readonly string[];
   /** `scale` or `deploy.replicas` when set; 0 means compose starts no container */
   readonly replicas: number | undefined;
+  /** false when the service's label RESTART_ON_CHANGE_LABEL is "false": it reloads changed files itself */
+  readonly restartOnChange: boolean;
 }
+
+/**
+ * A service labelled `io.autodeploy.restart-on-change: "false"` is not restarted when a file it
+ * mounts changes (it still is recreated when its own definition changes). The scheduler carries
+ * it: it mounts the whole COMPOSE_DIR but re-reads env.local by itself.
+ */
+export const RESTART_ON_CHANGE_LABEL = 'io.autodeploy.restart-on-change';
 
 export interface ComposeConfig {
   /** the top-level `name:`: compose v2 always prints the resolved project name there; v1 never does */
@@ -119,7 +128,23 @@ function parseService(name: string, node: Record<string, unknown>, context: Serv
     hasHealthcheck: healthcheckEnabled(node['healthcheck']),
     profiles: asArray(node['profiles']).filter((p): p is string => typeof p === 'string'),
     replicas: replicasOf(node),
+    restartOnChange: labelOf(node['labels'], RESTART_ON_CHANGE_LABEL)?.toLowerCase() !== 'false',
   };
+}
+
+/** A label's value; compose accepts labels as a map or as a list of `key=value`. */
+function labelOf(labels: unknown, key: string): string | undefined {
+  if (Array.isArray(labels)) {
+    for (const entry of labels) {
+      if (typeof entry === 'string' && entry.startsWith(`${key}=`)) return entry.slice(key.length + 1);
+    }
+    return undefined;
+  }
+  if (labels !== null && typeof labels === 'object') {
+    const value = (labels as Record<string, unknown>)[key];
+    return value === undefined || value === null ? undefined : String(value);
+  }
+  return undefined;
 }
 
 /** Short syntax `SRC:DST[:MODE]` or long syntax `{type: bind, source, target}`; named and anonymous volumes are not host paths. */
@@ -233,6 +258,7 @@ export function servicesToRestart(services: readonly ComposeService[], changedAb
   const changed = changedAbsolutePaths.map(normalizePath);
   const result: ServiceToRestart[] = [];
   for (const service of services) {
+    if (!service.restartOnChange) continue;
     const hits = changed.filter((path) => service.mounts.some((mount) => isWithin(path, mount.source)));
     if (hits.length > 0) result.push({ service: service.name, changed: [...new Set(hits)].sort() });
   }

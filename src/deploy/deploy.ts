@@ -144,13 +144,13 @@ async function deploy(
   const { say, settings } = input;
   const compose = await resolveComposeCommand({ ...(settings.compose === undefined ? {} : { setting: settings.compose }), composeDir: input.composeDir, env: input.env });
   say(`compose command: ${compose.argv.join(' ')} (${compose.source})`);
-  const run = runOptions(input);
+  const run = runOptions(input, true);
 
   const heads: CommitSet = {};
   for (const path of decision.deploy) heads[path] = await headOf(path);
   await state.begin({ heads, targets: decision.targets, startedAt: new Date().toISOString() });
 
-  const project = (await composeProjectName(compose, run)).name;
+  const project = (await composeProjectName(compose, runOptions(input))).name;
   // What the diff touched, as absolute paths: a service that bind-mounts one of them is restarted.
   const changedPaths = (): string[] =>
     moves
@@ -179,7 +179,7 @@ async function deploy(
       say(message);
       return finish('deployed', message, { verify });
     }
-    const failing = verify.services.filter((s) => !s.ok).map((s) => `${s.service}: ${s.detail}`).join('; ');
+    const failing = describeFailure(verify);
     say(`verification failed: ${failing}`);
     const rollback = await rollBack(compose, project, deployed, changedPaths(), input);
     await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason: failing });
@@ -201,8 +201,8 @@ async function deploy(
 /** `up -d`, restart what mounts a changed path (and was not just recreated), then verify. */
 async function bringUp(compose: ComposeCommand, project: string, changedPaths: readonly string[], input: DeployInput): Promise<{ verify: VerifyReport; restarted: string[] }> {
   const { say } = input;
-  const run = runOptions(input);
-  const config = parseComposeConfig(await composeConfig(compose, run), { projectDir: input.composeDir });
+  const run = runOptions(input, true);
+  const config = parseComposeConfig(await composeConfig(compose, runOptions(input)), { projectDir: input.composeDir });
   const expected = expectedServices(config, profilesFromEnv(input.env));
   const before = starts(await input.containers.list(project));
   say(`compose up -d (project ${project})`);
@@ -266,16 +266,23 @@ async function pull(path: string, to: string | undefined, deployed: boolean, inp
   return { path, from: move.from, to: move.to, commits, deployed };
 }
 
-function runOptions(input: DeployInput): ComposeRunOptions {
+/** Options for compose commands; `loud` ones (up, stop, restart) have their output in the deploy log. */
+function runOptions(input: DeployInput, loud = false): ComposeRunOptions {
   return {
     cwd: input.composeDir,
     env: { ...process.env, ...input.env },
-    onLine: (line) => input.say(`  compose: ${line}`),
+    ...(loud ? { onLine: (line: string) => input.say(`  compose: ${line}`) } : {}),
   };
 }
 
 function starts(containers: readonly { service: string; id: string; startedAt: string | undefined }[]): ServiceStart[] {
   return containers.map((c) => ({ service: c.service, containerId: c.id, startedAt: c.startedAt }));
+}
+
+/** The services that failed; on a fail-fast, those still starting are not blamed. */
+function describeFailure(verify: VerifyReport): string {
+  const bad = verify.services.filter((s) => !s.ok && (verify.outcome !== 'failed-fast' || s.state !== 'starting'));
+  return bad.map((s) => `${s.service}: ${s.detail}`).join('; ');
 }
 
 function describeCommits(commits: CommitSet): string {

@@ -3,6 +3,7 @@
 
 import { GitError as SimpleGitError, GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError } from './git-error.js';
+import { redactCredentials } from './remote-url.js';
 
 /** How long a git command may stay silent before it is stopped. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
@@ -69,7 +70,8 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
       if (error instanceof GitPluginError) return error;
       // exitCode is null at run time when git was killed by a signal that was not ours.
       const exitCode: number | null = result.exitCode;
-      if (exitCode !== 0) return new ExitStatus(exitCode ?? undefined, Buffer.concat(result.stdErr).toString('utf8'));
+      // Redacted here already: this error is kept as the cause, and causes get logged.
+      if (exitCode !== 0) return new ExitStatus(exitCode ?? undefined, redactCredentials(Buffer.concat(result.stdErr).toString('utf8')));
       return error;
     },
   };

@@ -1,4 +1,5 @@
-import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, chmod, copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,36 @@ async function knownHostsEntry(file: string, host: string): Promise<string> {
     child.once('error', reject);
     child.once('close', () => resolve(out.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n')));
   });
+}
+
+/**
+ * Runs `action` with git's packet trace on (GIT_TRACE_PACKET, through a `git` first on PATH
+ * that sets it and runs the real one) and returns the packets the fetching side sent.
+ */
+async function tracingPackets<T>(dir: string, action: () => Promise<T>): Promise<{ result: T; sent: string }> {
+  const realGit = await which('git');
+  const bin = await mkdtemp(path.join(dir, 'trace-bin-'));
+  const trace = path.join(bin, 'packets.trace');
+  await writeFile(path.join(bin, 'git'), `#!/bin/sh\nGIT_TRACE_PACKET='${trace}' exec '${realGit}' "$@"\n`, { mode: 0o755 });
+  const savedPath = process.env.PATH;
+  process.env.PATH = `${bin}:${savedPath ?? ''}`;
+  try {
+    const result = await action();
+    const lines = (await readFile(trace, 'utf8')).split('\n');
+    // "packet:        fetch> command=ls-refs": what the fetching side sent; the server's upload-pack traces as "upload-pack".
+    const sent = lines.filter((l) => / fetch> /.test(l)).map((l) => l.replace(/^.* fetch> /, '')).join('\n');
+    return { result, sent };
+  } finally {
+    process.env.PATH = savedPath;
+  }
+}
+
+async function which(command: string): Promise<string> {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir, command);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  throw new Error(`${command} is not on PATH`);
 }
 
 async function closedPort(): Promise<number> {
@@ -283,17 +314,23 @@ describe('inspecting checkouts over ssh with deploy keys', () => {
     const objects = await objectFiles(repo.checkout);
     const before = server.stats();
 
-    const again = await judge(repo.checkout, pinned);
-    expect(again.verdict).toBe('behind');
+    const unmoved = await tracingPackets(dir, () => judge(repo.checkout, pinned));
+    expect(unmoved.result.verdict).toBe('behind');
     const after = server.stats();
-    // The server was asked (over protocol v2) and nothing was stored: nothing was sent.
+    // The server was asked, over protocol v2, for the one branch; the client never sent a
+    // fetch command (no wants, no haves), and nothing was stored.
     expect(after.uploadPackSessions).toBe(before.uploadPackSessions + 1);
     expect(after.protocolV2Sessions).toBe(before.protocolV2Sessions + 1);
+    expect(unmoved.sent).toContain('command=ls-refs');
+    expect(unmoved.sent).toContain('ref-prefix refs/heads/main');
+    expect(unmoved.sent).not.toContain('command=fetch');
     expect(await objectFiles(repo.checkout)).toEqual(objects);
 
-    // The same measure sees a transfer when there is one.
+    // The same measures see a transfer when there is one.
     await pushUpstream(repo.bare, { 'b.txt': 'b\n' }, 'Second');
-    expect((await judge(repo.checkout, pinned)).behind).toBe(2);
+    const moved = await tracingPackets(dir, () => judge(repo.checkout, pinned));
+    expect(moved.result.behind).toBe(2);
+    expect(moved.sent).toContain('command=fetch');
     expect((await objectFiles(repo.checkout)).length).toBeGreaterThan(objects.length);
   });
 

@@ -253,6 +253,31 @@ describe('notRestartedSince', () => {
   });
 });
 
+describe('the restart-on-change label', () => {
+  it('is read from a label map or list, and a service labelled "false" is never restarted for a changed file', () => {
+    const config = parseComposeConfig(
+      [
+        'services:',
+        '  scheduler:',
+        '    image: s',
+        '    labels:',
+        '      io.autodeploy.restart-on-change: "false"',
+        '    volumes: ["/srv/platform:/srv/platform"]',
+        '  web:',
+        '    image: w',
+        '    labels: ["io.autodeploy.restart-on-change=true", "other=1"]',
+        '    volumes: ["/srv/platform/www:/www:ro"]',
+        '',
+      ].join('\n'),
+    );
+    expect(config.services.map((s) => [s.name, s.restartOnChange])).toEqual([
+      ['scheduler', false],
+      ['web', true],
+    ]);
+    expect(servicesToRestart(config.services, ['/srv/platform/www/index.html'])).toEqual([{ service: 'web', changed: ['/srv/platform/www/index.html'] }]);
+  });
+});
+
 describe('normalizeProjectName', () => {
   it.each([
     ['Birdhouse', 'birdhouse'],
@@ -263,7 +288,7 @@ describe('normalizeProjectName', () => {
   });
 });
 
-function service(name: string, sources: string[]): ComposeService {
+function service(name: string, sources: string[], restartOnChange = true): ComposeService {
   return {
     name,
     image: 'x',
@@ -271,5 +296,6 @@ function service(name: string, sources: string[]): ComposeService {
     hasHealthcheck: false,
     profiles: [],
     replicas: undefined,
+    restartOnChange,
   };
 }

@@ -1,0 +1,26 @@
+import type { OutputLine } from '../docker/frames.js';
+import type { JobContainers } from '../docker/job-containers.js';
+import type { ContainerSpec } from './job.js';
+import { newRunId } from './run-id.js';
+
+/**
+ * Runs a one-off command in a container made like a job's (same image, mounts, env), prints
+ * its output as it comes, and removes it. For CLI commands that must see what the job sees:
+ * `autodeploy status` typed in the scheduler's container needs the checkouts that only the
+ * autodeploy job's container mounts.
+ */
+export async function runOnce(
+  containers: JobContainers,
+  spec: ContainerSpec,
+  options: { job: string; command: readonly string[]; onOutput: (line: OutputLine) => void },
+): Promise<number> {
+  const run = newRunId();
+  const id = await containers.create({ ...spec, command: [...options.command], containerName: `${spec.containerName}-${run}` }, { job: options.job, run, origin: 'manual' });
+  try {
+    await containers.start(id);
+    for await (const line of containers.output(id, { skipLines: 0 })) options.onOutput(line);
+    return await containers.wait(id);
+  } finally {
+    await containers.remove(id);
+  }
+}
