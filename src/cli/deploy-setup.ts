@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Config } from '../config/load.js';
 import { checkoutRootOf, readConfig } from '../config/read.js';
@@ -66,12 +65,13 @@ export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder
 }
 
 /**
- * When some checkout is not visible here and this CLI runs in the scheduler's container, runs
- * `autodeploy status` in a container made like the autodeploy job's, which mounts them all.
- * Returns its exit code, or undefined when the status can be taken here.
+ * When this CLI runs in the scheduler's container, runs `autodeploy status` in a container made
+ * like the autodeploy job's: it mounts every checkout and whatever AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS
+ * adds, so the status is what a deploy would see. Returns its exit code, or undefined when the
+ * status is to be taken here (outside any container, or already inside a job's).
  */
-export async function statusInJobContainer(setup: DeploySetup, context: CommandContext, json: boolean): Promise<number | undefined> {
-  if (setup.checkouts.every((path) => existsSync(path))) return undefined;
+export async function statusInJobContainer(context: CommandContext, mask: (text: string) => string, json: boolean): Promise<number | undefined> {
+  if (context.env['AUTODEPLOY_JOB'] !== undefined) return undefined;
   const containers = dockerJobContainers(connectDocker({}, { ...context.env }));
   const self = await schedulerContext(containers);
   if (self.selfImage === undefined) return undefined;
@@ -82,6 +82,6 @@ export async function statusInJobContainer(setup: DeploySetup, context: CommandC
   return runOnce(containers, job.container, {
     job: 'autodeploy-status',
     command: ['autodeploy', 'status', ...(json ? ['--json'] : [])],
-    onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, setup.mask(line.text)),
+    onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, mask(line.text)),
   });
 }

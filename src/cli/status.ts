@@ -14,7 +14,7 @@ export const statusCommand: Command = {
     const settings = setup.config.settings;
     // In the scheduler's container only COMPOSE_DIR is mounted; the autodeploy job's container
     // mounts every checkout. Ask from there rather than report checkouts as missing.
-    const delegated = await statusInJobContainer(setup, context, values.json ?? false);
+    const delegated = await statusInJobContainer(context, setup.mask, values.json ?? false);
     if (delegated !== undefined) return delegated;
     const report = await checkCheckouts({
       checkouts: setup.checkouts,

@@ -1,5 +1,6 @@
 import { runConditionalTrigger } from '../git/conditional-trigger.js';
 import { inspectAll } from '../git/inspect.js';
+import { formatNameStatus } from '../git/name-status.js';
 import { hostKeyPolicy } from '../git/ssh-command.js';
 import { decide, type Decision, type TriggerAnswer } from './decide.js';
 import type { FailedDeploy } from './deploy-state.js';
@@ -37,8 +38,7 @@ export async function checkCheckouts(input: CheckInput): Promise<CheckReport> {
       .filter((v) => v.verdict === 'behind' && v.upstreamHead !== undefined)
       .map(async (v) => {
         // The text `git diff --name-status` prints, which is what triggers written for birdhouse-deploy read.
-        const changed = v.changedFiles.map((f) => [f.status, ...(f.from === undefined ? [] : [f.from]), f.path].join('\t')).join('\n');
-        const result = await runConditionalTrigger(v.path, v.upstreamHead ?? '', changed);
+        const result = await runConditionalTrigger(v.path, v.upstreamHead ?? '', formatNameStatus(v.changedFiles));
         triggers.set(v.path, result.present ? { present: true, trigger: result.trigger, exitCode: result.exitCode, output: result.output } : { present: false });
       }),
   );

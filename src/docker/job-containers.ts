@@ -177,6 +177,9 @@ async function createOptions(spec: ContainerSpec, meta: RunMeta): Promise<Docker
   const env: Record<string, string> = {};
   for (const file of spec.envFiles) Object.assign(env, await readDockerEnvFile(file, spec.env));
   Object.assign(env, spec.env);
+  // A job knows which job and run it is (and `autodeploy status` knows it runs inside a job).
+  env['AUTODEPLOY_JOB'] = meta.job;
+  env['AUTODEPLOY_RUN'] = meta.run;
   const options: Docker.ContainerCreateOptions = {
     name: spec.containerName,
     Image: spec.image,
