@@ -67,7 +67,7 @@ describe('the scheduler image as a compose component', () => {
     const jobs = await run('docker', ['exec', 'scheduler', 'autodeploy', 'jobs', '--json']);
     expect(jobs.code, jobs.stderr).toBe(0);
     const rows = JSON.parse(jobs.stdout) as { name: string; kind: string; enabled: boolean; next: string[] }[];
-    expect(rows.map((r) => [r.name, r.kind, r.enabled])).toEqual([
+    expect(rows.map((r) => [r.name, r.kind, r.enabled]).sort()).toEqual([
       // listed, but switched off by the empty AUTODEPLOY_PLATFORM_FREQUENCY
       ['autodeploy', 'autodeploy', false],
       ['greet', 'container', true],
