@@ -30,7 +30,7 @@ function composeFile(command: string, restart: string): string {
     '',
   ].join('\n');
 }
-const HEALTHY = '["sh", "-c", "while true; do sleep 1; done"]';
+const HEALTHY = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
 
 async function logSince(platform: GitPlatform, name: string, offset: number): Promise<string> {
   return (await readFile(join(platform.logDir, `${name}.log`), 'utf8').catch(() => '')).slice(offset);

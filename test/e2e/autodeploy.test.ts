@@ -26,7 +26,7 @@ function composeFile(webCommand: string, restart = 'unless-stopped'): string {
 `;
 }
 
-const HEALTHY_WEB = '["sh", "-c", "while true; do sleep 1; done"]';
+const HEALTHY_WEB = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
 
 async function inspect(name: string): Promise<{ Id: string; Config: { Image: string; Env: string[] }; State: { StartedAt: string; Status: string; Health?: { Status: string } } }> {
   const result = await run('docker', ['inspect', name]);

@@ -1,0 +1,156 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkoutRootOf, readConfig } from '../../src/config/read.js';
+import { runDeploy, type DeployReport } from '../../src/deploy/deploy.js';
+import { acquireDeployLock } from '../../src/deploy/lock.js';
+import { dockerComposeContainers } from '../../src/docker/compose-project.js';
+import { connectDocker } from '../../src/docker/job-containers.js';
+import { commitFiles, git } from '../fixtures/git-repos.js';
+import { createGitPlatform, run, type GitPlatform } from '../fixtures/platform.js';
+import { DEFAULTS_FILE, TEST_IMAGE } from '../helpers/scheduler-env.js';
+
+// The deploy flow in this process against a real compose project and real git checkouts:
+// the decisions that must hold before anything is changed, and the no-retry rule.
+
+const compose = (command: string, restart = 'unless-stopped'): string => `services:
+  web:
+    image: ${TEST_IMAGE}
+    command: ${command}
+    restart: ${restart}
+    volumes:
+      - ./www:/www:ro
+    healthcheck:
+      test: ["CMD", "test", "-f", "/www/index.html"]
+      interval: 1s
+      retries: 2
+`;
+const HEALTHY = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
+const BROKEN = '["sh", "-c", "exit 3"]';
+
+describe('the deploy flow', () => {
+  let platform: GitPlatform;
+  let stateDir: string;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'autodeploy-state-'));
+    platform = await createGitPlatform({
+      files: { 'docker-compose.yml': compose(HEALTHY), 'www/index.html': 'v1\n' },
+      // No scheduler service here: this process plays the deploy container.
+      envLines: ['export EXTRA_CONF_DIRS=""', `export AUTODEPLOY_STATE_DIR="${stateDir}"`, 'export AUTODEPLOY_VERIFY_TIMEOUT="30s"'],
+    });
+    const up = await platform.compose('up', '-d');
+    if (up.code !== 0) throw new Error(up.stderr);
+  });
+
+  afterAll(async () => {
+    await platform?.destroy();
+  });
+
+  async function deploy(): Promise<DeployReport> {
+    const result = await readConfig({ envFile: platform.envFile, defaultsFile: DEFAULTS_FILE, processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    lines.length = 0;
+    return runDeploy({
+      settings: result.config.settings,
+      env: result.config.env,
+      composeDir: platform.composeDir,
+      checkouts: [checkoutRootOf(platform.composeDir)],
+      dryRun: false,
+      containers: dockerComposeContainers(connectDocker()),
+      isLockHolderAlive: async () => true,
+      say: (line) => lines.push(line),
+    });
+  }
+
+  const webId = async (): Promise<string> => (await run('docker', ['inspect', '-f', '{{.Id}} {{.State.StartedAt}}', `${platform.project}_web_1`])).stdout.trim();
+
+  it('does nothing when nothing is behind', async () => {
+    const report = await deploy();
+    expect(report.outcome).toBe('nothing');
+    expect(report.check?.verdicts.map((v) => v.verdict)).toEqual(['up-to-date']);
+  });
+
+  it('aborts before anything changes when the checkout has local changes, and keeps them', async () => {
+    const head = await platform.head();
+    const web = await webId();
+    await platform.push({ 'www/index.html': 'v2\n' }, 'v2');
+    await writeFile(join(platform.composeDir, 'www', 'local-note.txt'), 'an operator was here\n');
+
+    const report = await deploy();
+    expect(report.outcome).toBe('aborted');
+    expect(report.message).toMatch(/local changes/);
+    expect(await platform.head()).toBe(head);
+    expect(await readFile(join(platform.composeDir, 'www', 'local-note.txt'), 'utf8')).toBe('an operator was here\n');
+    expect(await webId()).toBe(web);
+    await run('rm', [join(platform.composeDir, 'www', 'local-note.txt')]);
+  });
+
+  it('fast-forwards without deploying when the conditional trigger says no', async () => {
+    const web = await webId();
+    // The trigger is read from the upstream tree: only changes under www/ need a deploy.
+    const pushed = await platform.push(
+      { 'autodeploy/conditional-trigger': 'echo "$GIT_CHANGED_FILES" | grep -q "www/" || exit 1\n', 'README': 'docs only\n' },
+      'Docs, and a trigger',
+    );
+    // v2 of www/index.html is still among the changes: first deploy that, then test the trigger alone.
+    expect((await deploy()).outcome).toBe('deployed');
+    expect(await platform.head()).toBe(pushed);
+
+    const docs = await platform.push({ README: 'more docs\n' }, 'More docs');
+    const before = await webId();
+    const report = await deploy();
+    expect(report.outcome).toBe('pulled');
+    expect(report.check?.triggers.get(checkoutRootOf(platform.composeDir))).toMatchObject({ present: true, trigger: false });
+    expect(await platform.head()).toBe(docs);
+    expect(await webId()).toBe(before);
+    expect(web).not.toBe(before); // the earlier deploy did restart web for www/index.html
+  });
+
+  it('rolls back a breaking change, holds it on the next run, and deploys a newer fix', async () => {
+    const good = await platform.head();
+    const broken = await platform.push({ 'docker-compose.yml': compose(BROKEN, 'always'), 'www/index.html': 'v3\n' }, 'Break web');
+
+    const failed = await deploy();
+    expect(failed.outcome).toBe('rolled-back');
+    expect(failed.message).toMatch(/web/);
+    expect(failed.rollback?.verify?.ok).toBe(true);
+    expect(await platform.head()).toBe(good);
+
+    const held = await deploy();
+    expect(held.outcome).toBe('held');
+    expect(held.message).toMatch(/waiting for a newer commit/);
+    expect(await platform.head()).toBe(good);
+    expect(broken).not.toBe(good);
+
+    const fixed = await platform.push({ 'docker-compose.yml': compose(HEALTHY) }, 'Fix web');
+    const report = await deploy();
+    expect(report.outcome).toBe('deployed');
+    expect(await platform.head()).toBe(fixed);
+    expect(report.moves[0]?.commits.map((c) => c.subject)).toEqual(['Fix web', 'Break web']);
+  });
+
+  it('never touches a divergent checkout', async () => {
+    const local = await commitFiles(platform.composeDir, { 'LOCAL': 'a development commit\n' }, 'Local work');
+    await platform.push({ 'www/index.html': 'v4\n' }, 'v4');
+    const report = await deploy();
+    expect(report.outcome).toBe('nothing');
+    expect(report.check?.verdicts[0]?.verdict).toBe('divergent');
+    expect(await platform.head()).toBe(local);
+    await git(platform.composeDir, 'reset', '--hard', 'HEAD~1');
+  });
+
+  it('does not deploy while another deploy holds the lock', async () => {
+    const held = await acquireDeployLock({ stateDir, purpose: 'test', isAlive: async () => true });
+    expect(held.acquired).toBe(true);
+    try {
+      const report = await deploy();
+      expect(report.outcome).toBe('locked');
+    } finally {
+      if (held.acquired) await held.lock.release();
+    }
+    expect((await deploy()).outcome).toBe('deployed');
+  });
+});
