@@ -129,8 +129,13 @@ export const latencySection: Section = {
     let timers: JobTimers | undefined;
     let closeLogs: (() => Promise<void>) | undefined;
     let job: Job | undefined;
+    let inFlight: Promise<unknown> | undefined;
     const cleanup = context.cleanups.add(async () => {
       timers?.stop();
+      // Let the sample in progress end (a `true` container, within a second) before removing
+      // its container: `docker run` might create it only after a removal, and removing it under
+      // runJob would race runJob's log stream.
+      await Promise.race([inFlight?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SAMPLE_TIMEOUT_MS).unref())]);
       await closeLogs?.().catch(() => undefined);
       const leftovers = [...cliNames, ...(job ? [job.container.containerName] : [])];
       await Promise.all(leftovers.map((name) => docker.getContainer(name).remove({ force: true }).catch(() => undefined)));
@@ -166,6 +171,7 @@ export const latencySection: Section = {
           probe = emptyProbe();
           // As the daemon does: runJob is called synchronously from the timer callback.
           const report = runJob(benchJob, deps, { origin: 'schedule' });
+          inFlight = report;
           // One run per sample: disarm before the next 1 s slot.
           armedTimers.apply([]);
           report.then(
@@ -183,7 +189,7 @@ export const latencySection: Section = {
       timers = armedTimers;
 
       const scheduled = (): Promise<SchedulerSample> =>
-        withTimeout(
+        context.signal.aborted ? Promise.reject(context.signal.reason) : withTimeout(
           'a scheduled run',
           new Promise<SchedulerSample>((resolve, reject) => {
             pending = { resolve, reject };
@@ -193,9 +199,12 @@ export const latencySection: Section = {
 
       let counter = 0;
       const viaCli = async (): Promise<CliSample> => {
+        context.signal.throwIfAborted();
         const name = `autodeploy-bench-cli-${suffix}-${counter++}`;
         cliNames.add(name);
-        const result = await withTimeout('docker run', runCommand(dockerCli, ['run', '--name', name, testImage, 'true']));
+        const running = runCommand(dockerCli, ['run', '--name', name, testImage, 'true']);
+        inFlight = running;
+        const result = await withTimeout('docker run', running);
         if (result.code !== 0) throw new CommandFailed([dockerCli, 'run', '--name', name, testImage, 'true'], result);
         const startedAt = await startedAtOf(docker, name);
         await docker.getContainer(name).remove({ force: true });

@@ -20,6 +20,7 @@ const SECTIONS: readonly Section[] = [latencySection, memorySection];
 
 const TEST_IMAGE = 'autodeploy-test/busybox:latest';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const interrupt = new AbortController();
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -63,7 +64,7 @@ async function preflight(): Promise<{ context: BenchContext; engine: string; cli
   } catch (error) {
     throw new BenchUnavailable(`the docker CLI ${dockerCli} cannot be run: run scripts/ensure-docker.sh`, { cause: error });
   }
-  return { context: { repoRoot: REPO_ROOT, docker, dockerCli, testImage: TEST_IMAGE, cleanups: new Cleanups() }, engine, cliVersion };
+  return { context: { repoRoot: REPO_ROOT, docker, dockerCli, testImage: TEST_IMAGE, cleanups: new Cleanups(), signal: interrupt.signal }, engine, cliVersion };
 }
 
 async function main(): Promise<number> {
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
   const { context, engine, cliVersion } = setup;
   const interrupted = (signal: NodeJS.Signals): void => {
     say(`\nbench: ${signal}: removing what the running section created`);
+    interrupt.abort(new Error(`interrupted by ${signal}`));
     void context.cleanups.runAll().finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);

@@ -69,7 +69,15 @@ interface DaemonMeasure {
  * Starts `autodeploy start` on `envFile`, waits for its heartbeat (checking it armed `jobs` timers
  * on a valid table), lets it settle, reads its memory, and stops it.
  */
-async function measureDaemon(cli: string, envFile: string, stateDir: string, jobs: number, children: ChildProcess[]): Promise<DaemonMeasure> {
+async function measureDaemon(
+  cli: string,
+  envFile: string,
+  stateDir: string,
+  jobs: number,
+  children: ChildProcess[],
+  signal: AbortSignal,
+): Promise<DaemonMeasure> {
+  signal.throwIfAborted();
   const spawnedAt = Date.now();
   const daemon = spawn(process.execPath, [cli, 'start', '--env-file', envFile], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(daemon);
@@ -151,6 +159,7 @@ export const memorySection: Section = {
       const empty = await writeEnvLocal(join(scratch.dir, 'empty'), []);
 
       // Reference: a node process that does nothing, measured the same way.
+      context.signal.throwIfAborted();
       const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: childEnv() });
       children.push(idle);
       const idleMemory = await settledMemory(idle);
@@ -158,9 +167,10 @@ export const memorySection: Section = {
 
       const foreign = await foreignRunsGone(docker);
       if (foreign > 0) notes.push(`warning: ${foreign} job container(s) of others were on the engine; the daemons re-attached to them.`);
-      const none = await measureDaemon(cli, empty.envFile, empty.stateDir, 0, children);
-      const hundred = await measureDaemon(cli, loaded.envFile, loaded.stateDir, JOBS, children);
+      const none = await measureDaemon(cli, empty.envFile, empty.stateDir, 0, children, context.signal);
+      const hundred = await measureDaemon(cli, loaded.envFile, loaded.stateDir, JOBS, children, context.signal);
 
+      context.signal.throwIfAborted();
       const listing = await runCommand(process.execPath, [cli, 'jobs', '--env-file', loaded.envFile], { env: childEnv() });
       if (listing.code !== 0) throw new CommandFailed(['autodeploy', 'jobs', '--env-file', loaded.envFile], listing);
       const listed = listing.stdout.split('\n').filter((l) => /^bench\d{3}\s/.test(l)).length;

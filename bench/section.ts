@@ -30,6 +30,8 @@ export interface BenchContext {
   readonly testImage: string;
   /** Where a section registers what its `finally` undoes, so that an interrupt undoes it too. */
   readonly cleanups: Cleanups;
+  /** Aborted on an interrupt: a section checks it before starting anything new. */
+  readonly signal: AbortSignal;
 }
 
 export interface Section {

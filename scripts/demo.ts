@@ -6,7 +6,7 @@
 // breaks a service. Everything it starts is removed at the end, also on failure or Ctrl-C.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGitPlatform, run, SCHEDULER_IMAGE, type GitPlatform } from '../test/fixtures/platform.js';
+import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../test/fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../test/helpers/scheduler-env.js';
 
 const NEXT_IMAGE = 'autodeploy-scheduler:demo-next';
@@ -14,23 +14,6 @@ const bold = (text: string): string => (process.stdout.isTTY ? `\u001b[1m${text}
 const step = (text: string): void => console.log(`\n${bold(`==> ${text}`)}`);
 const show = (text: string): void => console.log(text.trimEnd().replace(/^/gm, '    '));
 
-function composeFile(command: string, restart: string): string {
-  return [
-    'services:',
-    '  web:',
-    `    image: ${TEST_IMAGE}`,
-    `    command: ${command}`,
-    `    restart: ${restart}`,
-    '    volumes:',
-    '      - ./www:/www:ro',
-    '    healthcheck:',
-    '      test: ["CMD", "test", "-f", "/www/index.html"]',
-    '      interval: 1s',
-    '      retries: 2',
-    '',
-  ].join('\n');
-}
-const HEALTHY = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
 
 async function logSince(platform: GitPlatform, name: string, offset: number): Promise<string> {
   return (await readFile(join(platform.logDir, `${name}.log`), 'utf8').catch(() => '')).slice(offset);
@@ -70,7 +53,7 @@ async function main(): Promise<void> {
   try {
     step('Creating a throwaway platform: a bare upstream repository and its checkout');
     platform = await createGitPlatform({
-      files: { 'docker-compose.yml': composeFile(HEALTHY, 'unless-stopped'), 'www/index.html': 'version 1\n' },
+      files: { 'docker-compose.yml': webCompose(HEALTHY_WEB), 'www/index.html': 'version 1\n' },
       envLines: [
         'export AUTODEPLOY_PLATFORM_FREQUENCY="@every 5s"',
         'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
@@ -115,7 +98,7 @@ async function main(): Promise<void> {
 
     step('3. A change that breaks a service is merged: the deploy is verified, fails, and is rolled back');
     offset = await logSize(platform, 'autodeploy');
-    await platform.push({ 'docker-compose.yml': composeFile('["sh", "-c", "echo oops; exit 3"]', 'always') }, 'Break the web service');
+    await platform.push({ 'docker-compose.yml': webCompose(BROKEN_WEB, 'always') }, 'Break the web service');
     await showDeploy(platform, offset, /deploy failed and was rolled back/);
     show(`checkout HEAD is back at ${(await platform.head()).slice(0, 8)}; web: ${(await run('docker', ['inspect', '-f', '{{.State.Health.Status}}', `${platform.project}_web_1`])).stdout.trim()}`);
     offset = await logSize(platform, 'autodeploy');

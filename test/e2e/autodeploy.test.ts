@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGitPlatform, run, SCHEDULER_IMAGE, type GitPlatform } from '../fixtures/platform.js';
+import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../helpers/scheduler-env.js';
 
 // The real image, in a real compose project whose COMPOSE_DIR is a git checkout: the scheduler's
@@ -10,23 +10,7 @@ import { TEST_IMAGE, eventually } from '../helpers/scheduler-env.js';
 
 const NEXT_IMAGE = 'autodeploy-scheduler:e2e-next';
 
-function composeFile(webCommand: string, restart = 'unless-stopped'): string {
-  return `services:
-  web:
-    image: ${TEST_IMAGE}
-    command: ${webCommand}
-    restart: ${restart}
-    volumes:
-      - ./www:/www:ro
-    healthcheck:
-      test: ["CMD", "test", "-f", "/www/index.html"]
-      interval: 1s
-      timeout: 2s
-      retries: 2
-`;
-}
 
-const HEALTHY_WEB = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
 
 async function inspect(name: string): Promise<{ Id: string; Config: { Image: string; Env: string[] }; State: { StartedAt: string; Status: string; Health?: { Status: string } } }> {
   const result = await run('docker', ['inspect', name]);
@@ -51,7 +35,7 @@ describe('autodeploy, end to end', () => {
     // The "new version" a self-update brings: the same build under another tag.
     await run('docker', ['tag', SCHEDULER_IMAGE, NEXT_IMAGE]);
     platform = await createGitPlatform({
-      files: { 'docker-compose.yml': composeFile(HEALTHY_WEB), 'www/index.html': 'v1\n' },
+      files: { 'docker-compose.yml': webCompose(HEALTHY_WEB), 'www/index.html': 'v1\n' },
       envLines: [
         'export AUTODEPLOY_PLATFORM_FREQUENCY="@every 4s"',
         'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
@@ -111,7 +95,7 @@ describe('autodeploy, end to end', () => {
 
   it('rolls back a change that breaks a service, leaves the platform as it was, and does not retry it', async () => {
     const good = await platform.head();
-    const broken = await platform.push({ 'docker-compose.yml': composeFile('["sh", "-c", "echo broken; exit 3"]', 'always') }, 'Break the web service');
+    const broken = await platform.push({ 'docker-compose.yml': webCompose(BROKEN_WEB, 'always') }, 'Break the web service');
 
     const log = await eventually('the rollback to be logged', async () => {
       const text = await autodeployLog(platform);

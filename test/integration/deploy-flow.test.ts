@@ -8,26 +8,12 @@ import { acquireDeployLock } from '../../src/deploy/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { commitFiles, git } from '../fixtures/git-repos.js';
-import { createGitPlatform, run, type GitPlatform } from '../fixtures/platform.js';
-import { DEFAULTS_FILE, TEST_IMAGE } from '../helpers/scheduler-env.js';
+import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, webCompose, type GitPlatform } from '../fixtures/platform.js';
+import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 
 // The deploy flow in this process against a real compose project and real git checkouts:
 // the decisions that must hold before anything is changed, and the no-retry rule.
 
-const compose = (command: string, restart = 'unless-stopped'): string => `services:
-  web:
-    image: ${TEST_IMAGE}
-    command: ${command}
-    restart: ${restart}
-    volumes:
-      - ./www:/www:ro
-    healthcheck:
-      test: ["CMD", "test", "-f", "/www/index.html"]
-      interval: 1s
-      retries: 2
-`;
-const HEALTHY = '["sh", "-c", "trap exit TERM; while true; do sleep 1; done"]';
-const BROKEN = '["sh", "-c", "exit 3"]';
 
 describe('the deploy flow', () => {
   let platform: GitPlatform;
@@ -37,7 +23,7 @@ describe('the deploy flow', () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'autodeploy-state-'));
     platform = await createGitPlatform({
-      files: { 'docker-compose.yml': compose(HEALTHY), 'www/index.html': 'v1\n' },
+      files: { 'docker-compose.yml': webCompose(HEALTHY_WEB), 'www/index.html': 'v1\n' },
       // No scheduler service here: this process plays the deploy container.
       envLines: ['export EXTRA_CONF_DIRS=""', `export AUTODEPLOY_STATE_DIR="${stateDir}"`, 'export AUTODEPLOY_VERIFY_TIMEOUT="30s"'],
     });
@@ -111,7 +97,7 @@ describe('the deploy flow', () => {
 
   it('rolls back a breaking change, holds it on the next run, and deploys a newer fix', async () => {
     const good = await platform.head();
-    const broken = await platform.push({ 'docker-compose.yml': compose(BROKEN, 'always'), 'www/index.html': 'v3\n' }, 'Break web');
+    const broken = await platform.push({ 'docker-compose.yml': webCompose(BROKEN_WEB, 'always'), 'www/index.html': 'v3\n' }, 'Break web');
 
     const failed = await deploy();
     expect(failed.outcome).toBe('rolled-back');
@@ -125,7 +111,7 @@ describe('the deploy flow', () => {
     expect(await platform.head()).toBe(good);
     expect(broken).not.toBe(good);
 
-    const fixed = await platform.push({ 'docker-compose.yml': compose(HEALTHY) }, 'Fix web');
+    const fixed = await platform.push({ 'docker-compose.yml': webCompose(HEALTHY_WEB) }, 'Fix web');
     const report = await deploy();
     expect(report.outcome).toBe('deployed');
     expect(await platform.head()).toBe(fixed);
