@@ -188,14 +188,14 @@ export const latencySection: Section = {
       });
       timers = armedTimers;
 
-      const scheduled = (): Promise<SchedulerSample> =>
-        context.signal.aborted ? Promise.reject(context.signal.reason) : withTimeout(
-          'a scheduled run',
-          new Promise<SchedulerSample>((resolve, reject) => {
-            pending = { resolve, reject };
-            armedTimers.apply([benchJob]);
-          }),
-        );
+      const scheduled = (): Promise<SchedulerSample> => {
+        context.signal.throwIfAborted();
+        const sample = new Promise<SchedulerSample>((resolve, reject) => {
+          pending = { resolve, reject };
+          armedTimers.apply([benchJob]);
+        });
+        return withTimeout('a scheduled run', sample);
+      };
 
       let counter = 0;
       const viaCli = async (): Promise<CliSample> => {

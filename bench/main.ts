@@ -99,6 +99,11 @@ async function main(): Promise<number> {
       say(`  (section took ${((Date.now() - started) / 1000).toFixed(1)} s)`);
       verdicts.push(...result.rows.map((r) => r.verdict));
     } catch (error) {
+      if (context.signal.aborted) {
+        say('interrupted');
+        await context.cleanups.runAll();
+        return 130;
+      }
       failed.push(section.name);
       say(`could not run: ${error instanceof Error ? error.message : String(error)}`);
       if (error instanceof Error && error.cause instanceof Error) say(`  cause: ${error.cause.message}`);
