@@ -44,6 +44,7 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY config/default.env ./config/default.env
+COPY bin/autodeploy-daemon ./bin/autodeploy-daemon
 RUN docker --version >/dev/null \
  && chmod +x dist/cli/main.js \
  && ln -s /opt/autodeploy/dist/cli/main.js /usr/local/bin/autodeploy
@@ -60,4 +61,5 @@ LABEL org.opencontainers.image.title="autodeploy-scheduler" \
 
 HEALTHCHECK --interval=10s --timeout=10s --start-period=20s --retries=3 CMD ["autodeploy", "health"]
 ENTRYPOINT ["tini", "--"]
-CMD ["autodeploy", "start"]
+# The daemon with its memory-saving Node flags; see bin/autodeploy-daemon.
+CMD ["/opt/autodeploy/bin/autodeploy-daemon"]

@@ -158,6 +158,7 @@ export const latencySection: Section = {
         logs,
         history: new RunHistory(settings.stateDir),
         countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
+        instance: 'bench',
       };
 
       let pending: { resolve: (s: SchedulerSample) => void; reject: (e: unknown) => void } | undefined;

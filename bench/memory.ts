@@ -79,7 +79,8 @@ async function measureDaemon(
 ): Promise<DaemonMeasure> {
   signal.throwIfAborted();
   const spawnedAt = Date.now();
-  const daemon = spawn(process.execPath, [cli, 'start', '--env-file', envFile], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // The daemon as the image runs it: bin/autodeploy-daemon carries its Node flags.
+  const daemon = spawn(join(cli, '..', '..', '..', 'bin', 'autodeploy-daemon'), ['--env-file', envFile], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(daemon);
   const output = tailOutput(daemon);
   const died = new Promise<never>((_, reject) => {
@@ -182,7 +183,7 @@ export const memorySection: Section = {
         rows: rows({ hundred, none, idle: idleMemory, jobsMs: listing.exitedAt - listing.spawnedAt, versionMs: version.exitedAt - version.spawnedAt }),
         notes: [
           ...notes,
-          `daemon: node ${cli} start --env-file <tmp env.local>, with ${JOBS} extra jobs (cron not due, @every 1h) and with none;`,
+          `daemon: bin/autodeploy-daemon --env-file <tmp env.local> (the image's command, with its Node flags), with ${JOBS} extra jobs (cron not due, @every 1h) and with none;`,
           `  built-in jobs off; /proc/<pid>/status read ${SETTLE_MS / 1000} s after the heartbeat file appeared.`,
           "  reference: node -e 'setInterval(()=>{},1000)', read the same way.",
           `"jobs" is \`autodeploy jobs --env-file <same env.local>\` (${JOBS} jobs, three next runs each), run once.`,

@@ -1,34 +1,34 @@
 import { VERSION } from '../version.js';
 import { EXIT, UsageError, write, type Command, type CommandContext } from './common.js';
-import { deployCommand } from './deploy.js';
-import { healthCommand } from './health.js';
-import { jobsCommand } from './jobs.js';
-import { logsCommand } from './logs.js';
-import { runCommand } from './run.js';
-import { startCommand } from './start.js';
-import { statusCommand } from './status.js';
-import { validateCommand } from './validate.js';
 
-export const COMMANDS: readonly Command[] = [
-  startCommand,
-  jobsCommand,
-  validateCommand,
-  runCommand,
-  logsCommand,
-  statusCommand,
-  deployCommand,
-  healthCommand,
-];
+/**
+ * Each command is loaded when it is used: the daemon (`start`) must not carry the deploy and
+ * notebook code, nor the CLI's `--version` the daemon's.
+ */
+const LOADERS: Readonly<Record<string, () => Promise<Command>>> = {
+  start: async () => (await import('./start.js')).startCommand,
+  jobs: async () => (await import('./jobs.js')).jobsCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+  run: async () => (await import('./run.js')).runCommand,
+  logs: async () => (await import('./logs.js')).logsCommand,
+  status: async () => (await import('./status.js')).statusCommand,
+  deploy: async () => (await import('./deploy.js')).deployCommand,
+  health: async () => (await import('./health.js')).healthCommand,
+};
 
-function mainUsage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(LOADERS).map((load) => load()));
+}
+
+function mainUsage(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'usage: autodeploy <command> [options]',
     '',
     'Keeps a docker-compose platform deployed from git and runs its scheduled jobs, each in its own container.',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Every command takes --help. env.local is --env-file, else $AUTODEPLOY_ENV_FILE, else $COMPOSE_DIR/env.local.',
   ].join('\n');
@@ -38,18 +38,19 @@ function mainUsage(): string {
 export async function main(context: CommandContext): Promise<number> {
   const [name, ...rest] = context.argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    write(name === undefined ? context.stderr : context.stdout, mainUsage());
+    write(name === undefined ? context.stderr : context.stdout, mainUsage(await loadCommands()));
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
     write(context.stdout, VERSION);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command === undefined) {
-    write(context.stderr, `autodeploy: unknown command "${name}"\n\n${mainUsage()}`);
+  const load = Object.hasOwn(LOADERS, name) ? LOADERS[name] : undefined;
+  if (load === undefined) {
+    write(context.stderr, `autodeploy: unknown command "${name}"\n\n${mainUsage(await loadCommands())}`);
     return EXIT.usage;
   }
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     write(context.stdout, `usage: ${command.usage}\n\n${command.summary}`);
     return EXIT.ok;

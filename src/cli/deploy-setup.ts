@@ -4,6 +4,7 @@ import { checkoutRootOf, readConfig } from '../config/read.js';
 import { formatIssue } from '../config/issues.js';
 import { dockerComposeContainers } from '../docker/compose-project.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { schedulerInstance } from '../jobs/instance.js';
 import { runOnce } from '../jobs/run-once.js';
 import type { LockHolder } from '../deploy/lock.js';
 import { createMasker, type Masker } from '../logging/mask.js';
@@ -81,6 +82,7 @@ export async function statusInJobContainer(context: CommandContext, mask: (text:
   if (job === undefined) return undefined;
   return runOnce(containers, job.container, {
     job: 'autodeploy-status',
+    instance: schedulerInstance(context.env, await containers.self().catch(() => undefined), hostname()),
     command: ['autodeploy', 'status', ...(json ? ['--json'] : [])],
     onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, mask(line.text)),
   });

@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import { formatIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { schedulerInstance } from '../jobs/instance.js';
 import { runJob, type RunReport } from '../jobs/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
 import { createMasker } from '../logging/mask.js';
@@ -68,6 +70,7 @@ export const runCommand: Command = {
           logs,
           history: new RunHistory(settings.stateDir),
           countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
+          instance: schedulerInstance(env, await containers.self().catch(() => undefined), hostname()),
         },
         {
           origin: 'manual',

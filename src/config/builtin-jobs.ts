@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import type { AutodeployJob, ContainerSpec, Job } from '../jobs/job.js';
+import type { AutodeployJob, ContainerSpec, Job, NotebookDeployJob } from '../jobs/job.js';
+import { localSourcePath } from '../notebooks/source-spec.js';
 import { parseSchedule } from '../schedule/parse.js';
 import { parseDockerArgs, type DockerArgs } from './docker-args.js';
 import type { ConfigIssue } from './issues.js';
@@ -38,7 +39,8 @@ export interface BuiltinInput {
 /**
  * The built-in jobs. `autodeploy` runs `autodeploy deploy` in the scheduler's own image, with the
  * checkouts, the Docker socket, the deploy keys and the state directory mounted at the same paths
- * as on the host, so that compose's relative paths mean the same inside and out.
+ * as on the host, so that compose's relative paths mean the same inside and out. `notebookdeploy`
+ * runs `autodeploy notebooks` the same way, when notebook sources are set.
  */
 export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: ConfigIssue[] } {
   const { settings } = input;
@@ -73,7 +75,95 @@ export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: Co
       jobs.push(job);
     }
   }
+  const notebooks = notebookDeployJob(input);
+  issues.push(...notebooks.issues);
+  if (notebooks.job !== undefined) jobs.push(notebooks.job);
   return { jobs, issues };
+}
+
+const NOTEBOOK_FREQUENCY = 'AUTODEPLOY_NOTEBOOK_FREQUENCY';
+const NOTEBOOK_SOURCES = 'AUTODEPLOY_NOTEBOOK_SOURCES';
+/**
+ * A run that outlives this is stopped. Safe at any point: a publish is staged beside the target
+ * and swapped in by one rename, so a stopped run leaves the previous set in place.
+ */
+export const NOTEBOOK_DEPLOY_TIMEOUT_MS = 3_600_000;
+
+/** The notebookdeploy job: there when sources are set, enabled when its schedule is not empty. */
+function notebookDeployJob(input: BuiltinInput): { job: NotebookDeployJob | undefined; issues: ConfigIssue[] } {
+  const { settings } = input;
+  if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
+  const sourcesEntry = input.entries.get(NOTEBOOK_SOURCES);
+  const source = sourcesEntry?.source ?? { file: input.fallbackFile, line: undefined };
+  const issues: ConfigIssue[] = [];
+  const frequency = input.entries.get(NOTEBOOK_FREQUENCY);
+  const parsed = parseSchedule(settings.notebookFrequency, settings.timezone);
+  if (!parsed.ok) {
+    issues.push({ ...(frequency?.source ?? source), key: NOTEBOOK_FREQUENCY, job: 'notebookdeploy', message: `${NOTEBOOK_FREQUENCY}: ${parsed.message}` });
+  }
+  const target = settings.notebookTargetDir;
+  if (target === undefined) {
+    issues.push({
+      ...source,
+      key: 'AUTODEPLOY_NOTEBOOK_TARGET_DIR',
+      job: 'notebookdeploy',
+      message: 'notebook sources are set, but not where to publish them: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR (the notebooks then go to its tutorial-notebooks folder)',
+    });
+  }
+  if (!parsed.ok || target === undefined) return { job: undefined, issues };
+  return {
+    job: {
+      kind: 'notebookdeploy',
+      name: 'notebookdeploy',
+      comment: 'publish tutorial notebooks from git',
+      schedule: parsed.schedule,
+      enabled: parsed.schedule !== null,
+      timeoutMs: NOTEBOOK_DEPLOY_TIMEOUT_MS,
+      source,
+      container: notebookDeployContainer(input, target),
+    },
+    issues,
+  };
+}
+
+function notebookDeployContainer(input: BuiltinInput, target: string): ContainerSpec {
+  const { settings, context } = input;
+  const same = (path: string, mode = 'rw'): string => `${path}:${path}:${mode}`;
+  const volumes = new Set<string>([
+    // Pruning asks Docker which running containers may still mount an old version.
+    `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
+    // The parent, not the target: the target is a symbolic link swapped by rename, and the
+    // versions it points to live beside it.
+    same(dirname(target)),
+    // The git cache and the lock live in the state directory, shared with the scheduler.
+    `${context.mounts?.get(settings.stateDir) ?? settings.stateDir}:${settings.stateDir}:rw`,
+    same(dirname(input.envFile), 'ro'),
+  ]);
+  if (settings.deployKeyRootDir !== undefined) volumes.add(same(settings.deployKeyRootDir, 'ro'));
+  if (settings.knownHosts !== undefined) volumes.add(same(settings.knownHosts, 'ro'));
+  // A source on this host (a path or file:// URL) is read where it is.
+  for (const s of settings.notebookSources) {
+    const local = localSourcePath(s.url);
+    if (local !== undefined) volumes.add(same(local, 'ro'));
+  }
+  const env: Record<string, string> = { AUTODEPLOY_ENV_FILE: input.envFile };
+  if (settings.composeDir !== undefined) env['COMPOSE_DIR'] = settings.composeDir;
+  if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
+  return {
+    image: context.selfImage ?? settings.image ?? DEFAULT_SCHEDULER_IMAGE,
+    command: ['autodeploy', 'notebooks'],
+    entrypoint: undefined,
+    volumes: [...volumes],
+    env,
+    envFiles: [],
+    user: undefined,
+    workdir: undefined,
+    network: undefined,
+    extraHosts: [],
+    labels: {},
+    // The name is the publish's mutex, as for autodeploy.
+    containerName: 'notebookdeploy',
+  };
 }
 
 const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';

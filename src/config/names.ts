@@ -38,6 +38,10 @@ export const TOLERATED_NAMES: readonly string[] = [
   // Where the scheduler finds its files: set in its environment, not in env.local.
   'AUTODEPLOY_ENV_FILE',
   'AUTODEPLOY_DEFAULTS_FILE',
+  'AUTODEPLOY_INSTANCE',
+  // Set by the scheduler in every job's container.
+  'AUTODEPLOY_JOB',
+  'AUTODEPLOY_RUN',
 ];
 
 export const BIRDHOUSE_PREFIX = 'BIRDHOUSE_';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { posix } from 'node:path';
+import { parseNotebookSources } from '../notebooks/source-spec.js';
 import { parseDuration } from './duration.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
@@ -12,6 +14,18 @@ export function isTimeZone(zone: string): boolean {
 }
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
+
+// Each source line's problem becomes an issue whose path ends with the line's index in the value,
+// so that buildSettings can point at the env.local line.
+const notebookSources = z.string().transform((text, ctx) => {
+  const parsed = parseNotebookSources(text);
+  for (const problem of parsed.problems) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: [problem.offset], input: problem.text });
+  }
+  return parsed.sources;
+});
+
+const ROOT_OWNER = /^root(:root)?$/;
 
 /** Raw strings from the environment in, typed settings out. Empty strings were dropped before. */
 export const settingsSchema = z.object({
@@ -59,6 +73,17 @@ export const settingsSchema = z.object({
       error: 'must be a duration like 90s, 5m or a number of seconds',
     })
     .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0),
+  notebookFrequency: z.string().optional(),
+  notebookSources: notebookSources.optional(),
+  notebookTargetDir: absolutePath
+    .transform((p) => posix.normalize(p).replace(/(.)\/+$/, '$1'))
+    .refine((p) => p !== '/', { error: 'must be a directory below / (its parent holds the published versions)' })
+    .refine((p) => !posix.basename(p).startsWith('.'), { error: 'must not name a hidden directory (a name starting with ".")' })
+    .optional(),
+  notebookOwner: z
+    .string()
+    .regex(/^(\d+:\d+|root(:root)?)$/, { error: 'must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)' })
+    .transform((s) => (ROOT_OWNER.test(s) ? '0:0' : s)),
 });
 
 export type SettingsInput = z.input<typeof settingsSchema>;

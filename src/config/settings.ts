@@ -1,3 +1,4 @@
+import type { NotebookSource } from '../notebooks/source-spec.js';
 import type { ConfigIssue } from './issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
@@ -38,10 +39,22 @@ export interface Settings {
   readonly restart: 'changed' | 'all';
   /** AUTODEPLOY_VERIFY_TIMEOUT */
   readonly verifyTimeoutMs: number;
+  /** AUTODEPLOY_NOTEBOOK_FREQUENCY as written; empty disables the notebookdeploy job */
+  readonly notebookFrequency: string;
+  /** AUTODEPLOY_NOTEBOOK_SOURCES, one per line of the value */
+  readonly notebookSources: readonly NotebookSource[];
+  /** AUTODEPLOY_NOTEBOOK_TARGET_DIR, else `${JUPYTERHUB_USER_DATA_DIR}/tutorial-notebooks`; undefined when neither is set */
+  readonly notebookTargetDir?: string;
+  /** AUTODEPLOY_NOTEBOOK_OWNER as numeric uid:gid (root is 0:0) */
+  readonly notebookOwner: string;
 }
 
+/** Where the published notebooks go when AUTODEPLOY_NOTEBOOK_TARGET_DIR is not set: birdhouse-deploy's place for them. */
+export const JUPYTERHUB_USER_DATA_DIR = 'JUPYTERHUB_USER_DATA_DIR';
+export const TUTORIAL_NOTEBOOKS = 'tutorial-notebooks';
+
 /** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
-export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string }>> = {
+export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string; readonly multiline?: true }>> = {
   composeDir: { name: 'COMPOSE_DIR' },
   logDir: { name: 'AUTODEPLOY_LOG_DIR', fallback: '/var/log/PAVICS' },
   logFormat: { name: 'AUTODEPLOY_LOG_FORMAT', fallback: 'text' },
@@ -59,6 +72,11 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   knownHosts: { name: 'AUTODEPLOY_KNOWN_HOSTS' },
   restart: { name: 'AUTODEPLOY_RESTART', fallback: 'changed' },
   verifyTimeoutMs: { name: 'AUTODEPLOY_VERIFY_TIMEOUT', fallback: '5m' },
+  notebookFrequency: { name: 'AUTODEPLOY_NOTEBOOK_FREQUENCY' },
+  // Kept untrimmed: a problem is reported at its line, counted from the assignment's first line.
+  notebookSources: { name: 'AUTODEPLOY_NOTEBOOK_SOURCES', multiline: true },
+  notebookTargetDir: { name: 'AUTODEPLOY_NOTEBOOK_TARGET_DIR' },
+  notebookOwner: { name: 'AUTODEPLOY_NOTEBOOK_OWNER', fallback: 'root:root' },
 };
 
 export interface SettingsResult {
@@ -70,10 +88,13 @@ export interface SettingsResult {
 export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallbackFile: string): SettingsResult {
   const raw: Record<string, string> = {};
   for (const [field, variable] of Object.entries(SETTING_VARIABLES)) {
-    const value = entries.get(variable.name)?.value.trim();
-    if (value !== undefined && value !== '') raw[field] = value;
+    const value = entries.get(variable.name)?.value;
+    if (value !== undefined && value.trim() !== '') raw[field] = variable.multiline ? value : value.trim();
     else if (variable.fallback !== undefined) raw[field] = variable.fallback;
   }
+  const userDataDir = entries.get(JUPYTERHUB_USER_DATA_DIR);
+  const targetFromUserData = raw['notebookTargetDir'] === undefined && userDataDir !== undefined && userDataDir.value.trim() !== '';
+  if (targetFromUserData) raw['notebookTargetDir'] = `${userDataDir.value.trim().replace(/\/+$/, '')}/${TUTORIAL_NOTEBOOKS}`;
   const parsed = settingsSchema.safeParse(raw);
   if (parsed.success) {
     const d = parsed.data;
@@ -95,13 +116,36 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       ...(d.compose === undefined ? {} : { compose: d.compose }),
       ...(d.codeOwnership === undefined ? {} : { codeOwnership: d.codeOwnership }),
       ...(d.knownHosts === undefined ? {} : { knownHosts: d.knownHosts }),
+      notebookFrequency: d.notebookFrequency ?? '',
+      notebookSources: (d.notebookSources ?? []).map(({ offset, ...source }) => ({ ...source, line: lineOf(entries.get(SETTING_VARIABLES.notebookSources.name), offset) })),
+      ...(d.notebookTargetDir === undefined ? {} : { notebookTargetDir: d.notebookTargetDir }),
+      notebookOwner: d.notebookOwner,
     };
     return { settings, issues: [] };
   }
   const issues = parsed.error.issues.map((issue): ConfigIssue => {
     const field = String(issue.path[0] ?? '') as keyof SettingsInput;
     const variable = SETTING_VARIABLES[field];
+    if (field === 'notebookTargetDir' && targetFromUserData) {
+      return {
+        file: userDataDir.source.file,
+        line: userDataDir.source.line,
+        key: variable.name,
+        message: `${variable.name} is not set, and its default from ${JUPYTERHUB_USER_DATA_DIR} ("${raw[field] ?? ''}") ${issue.message}`,
+      };
+    }
     const entry = entries.get(variable.name);
+    const offset = issue.path[1];
+    if (variable.multiline && typeof offset === 'number') {
+      // One line of a multi-line value: show that line, not the whole value.
+      const text = (raw[field] ?? '').split('\n')[offset]?.trim() ?? '';
+      return {
+        file: entry?.source.file ?? fallbackFile,
+        line: lineOf(entry, offset),
+        key: variable.name,
+        message: `${variable.name}: the line "${text}" ${issue.message}`,
+      };
+    }
     const shown = raw[field] ?? '';
     return {
       file: entry?.source.file ?? fallbackFile,
@@ -111,4 +155,9 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
     };
   });
   return { settings: undefined, issues };
+}
+
+/** The file line of a multi-line value's line `offset`: a quoted value's lines follow its assignment's. */
+function lineOf(entry: SettingEntry | undefined, offset: number): number | undefined {
+  return entry?.source.line === undefined ? undefined : entry.source.line + offset;
 }

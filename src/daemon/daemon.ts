@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SchedulerContext } from '../config/builtin-jobs.js';
 import type { Config } from '../config/load.js';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
 import type { JobContainers } from '../docker/job-containers.js';
+import { schedulerInstance } from '../jobs/instance.js';
 import type { Job } from '../jobs/job.js';
 import { resumeRun, runJob, type RunReport } from '../jobs/run-job.js';
 import { countRunOutputLines } from '../logging/read-logs.js';
@@ -47,6 +49,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private watch: FileWatch | undefined;
   private booted = false;
   private context: SchedulerContext = {};
+  private instance = '';
   private reloadWhenBooted = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
@@ -96,6 +99,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // The built-in jobs run the scheduler's own image and share its state volume.
     const self = await this.options.containers.self().catch(() => undefined);
     this.context = self ? { selfImage: self.image, mounts: self.mounts } : {};
+    this.instance = schedulerInstance(this.options.processEnv, self, hostname());
     // Watch before the first load: an edit made while loading is then a change, never missed.
     this.watch = await watchFileContent(this.options.envFile, () => {
       if (this.booted) void this.reload();
@@ -114,7 +118,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     });
     this.log = this.logs.scheduler();
     this.history = new RunHistory(settings?.stateDir ?? env['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy');
-    this.log.info({ version: VERSION, envFile: this.options.envFile, pid: process.pid }, 'scheduler starting');
+    this.log.info({ version: VERSION, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
 
     if (result.ok) {
       this.adopt(result.config);
@@ -183,6 +187,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       return;
     }
     for (const container of found) {
+      // Another scheduler's run (a second platform on this engine) is that scheduler's to follow.
+      if (container.instance !== this.instance) continue;
       // A manual run is followed by the `autodeploy run` that started it, unless it is long over.
       if (container.origin === 'manual' && container.running) continue;
       if (this.inFlight.has(container.job)) continue;
@@ -245,6 +251,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       history: this.history,
       countWrittenLines: (job: string, run: string) => countRunOutputLines(dir, job, run),
       now: () => this.now(),
+      instance: this.instance,
     };
   }
 

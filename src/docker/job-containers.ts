@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import Docker from 'dockerode';
-import { LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
+import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
 import { ContainerNameInUse, DockerError, engineMessage, statusOf } from './errors.js';
 import { FrameLineSplitter, type OutputLine } from './frames.js';
 
@@ -12,6 +12,8 @@ export interface RunMeta {
   readonly job: string;
   readonly run: string;
   readonly origin: RunOrigin;
+  /** the scheduler that started the run (see LABEL_INSTANCE) */
+  readonly instance: string;
 }
 
 /** What the scheduler needs to know of one job container. */
@@ -55,6 +57,7 @@ export interface SelfContainer {
   readonly image: string;
   /** destination → where it comes from: a volume name, or a host path for a bind mount */
   readonly mounts: ReadonlyMap<string, string>;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface DockerConnection {
@@ -168,7 +171,7 @@ export function dockerJobContainers(docker: Docker): JobContainers {
         const source = mount.Type === 'volume' && mount.Name ? mount.Name : mount.Source;
         mounts.set(mount.Destination, source);
       }
-      return { id: info.Id, image: info.Config.Image, mounts };
+      return { id: info.Id, image: info.Config.Image, mounts, labels: info.Config.Labels ?? {} };
     },
   };
 }
@@ -184,7 +187,7 @@ async function createOptions(spec: ContainerSpec, meta: RunMeta): Promise<Docker
     name: spec.containerName,
     Image: spec.image,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...spec.labels, [LABEL_JOB]: meta.job, [LABEL_RUN]: meta.run, [LABEL_ORIGIN]: meta.origin },
+    Labels: { ...spec.labels, [LABEL_JOB]: meta.job, [LABEL_RUN]: meta.run, [LABEL_ORIGIN]: meta.origin, [LABEL_INSTANCE]: meta.instance },
     Tty: false,
     AttachStdout: false,
     AttachStderr: false,
@@ -286,6 +289,7 @@ function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
     job: labels[LABEL_JOB] ?? '',
     run: labels[LABEL_RUN] ?? '',
     origin: labels[LABEL_ORIGIN] === 'manual' ? 'manual' : 'schedule',
+    instance: labels[LABEL_INSTANCE] ?? '',
     running: info.State.Running || info.State.Restarting,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     startedAt: started && !started.startsWith('0001-') ? new Date(started) : undefined,

@@ -67,3 +67,9 @@ export type JobKind = Job['kind'];
 export const LABEL_JOB = 'io.autodeploy.job';
 export const LABEL_RUN = 'io.autodeploy.run';
 export const LABEL_ORIGIN = 'io.autodeploy.origin';
+/**
+ * Which scheduler started a run: AUTODEPLOY_INSTANCE, else the compose project of the scheduler's
+ * container (stable when a self-update recreates it), else the host name. A scheduler re-attaches
+ * to its own runs only, not to those of another scheduler sharing the engine.
+ */
+export const LABEL_INSTANCE = 'io.autodeploy.instance';

@@ -18,16 +18,18 @@ export interface RunReport {
   readonly message: string | undefined;
 }
 
-/** Where a job's lines go; `flush` resolves when everything logged so far is on disk. */
+/** Where a job's lines go; `flush(job)` resolves when everything that job logged so far is on disk. */
 export interface JobLogs {
   job(name: string): Logger;
-  flush(): Promise<void>;
+  flush(name?: string): Promise<void>;
 }
 
 export interface RunDeps {
   readonly containers: JobContainers;
   readonly logs: JobLogs;
   readonly history: RunHistory;
+  /** Which scheduler this is; its runs carry it, so that it re-attaches to its own runs only. */
+  readonly instance: string;
   /** How many output lines of a run are already in the job's log (re-attach after a restart). */
   readonly countWrittenLines: (job: string, run: string) => Promise<number>;
   readonly now?: () => Date;
@@ -54,7 +56,7 @@ export async function runJob(job: Job, deps: RunDeps, options: RunOptions): Prom
   const startedAt = now();
   const run = newRunId(startedAt);
   const log = deps.logs.job(job.name).child({ run });
-  const meta = { job: job.name, run, origin: options.origin };
+  const meta = { job: job.name, run, origin: options.origin, instance: deps.instance };
 
   let id: string;
   try {
@@ -142,12 +144,14 @@ interface Following {
 
 async function follow(jobName: string, f: Following, deps: RunDeps, options: RunOptions, log: Logger): Promise<RunReport> {
   const now = deps.now ?? (() => new Date());
+  // The output reader may fail at once (the container removed under us): catch it now, not
+  // only once the run ends, or the rejection would go unhandled and take the process down.
   const pump = (async () => {
     for await (const line of deps.containers.output(f.id, options.signal ? { skipLines: f.skipLines, signal: options.signal } : { skipLines: f.skipLines })) {
       log.info({ out: line.stream }, line.text);
       options.onOutput?.(line);
     }
-  })();
+  })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
 
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
@@ -170,19 +174,19 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     exit = await Promise.race([deps.containers.wait(f.id), aborted]);
   } catch (error) {
     clearTimeout(timer);
-    await pump.catch(() => undefined);
+    await pump;
     throw error;
   } finally {
     clearTimeout(timer);
   }
   // The output stream ends when the container does; every line must be written before the container goes.
-  await pump.catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
+  await pump;
   const endedAt = now();
   const durationMs = endedAt.getTime() - f.startedAt.getTime();
 
   if (exit === 'aborted') {
     log.info({ container: f.id.slice(0, 12) }, 'stopped following run; it keeps running and will be re-attached');
-    await deps.logs.flush();
+    await deps.logs.flush(jobName);
     return { job: jobName, run: f.run, outcome: 'interrupted', exitCode: undefined, startedAt: f.startedAt, endedAt, durationMs, message: 'scheduler stopped while the run was going' };
   }
 
@@ -190,7 +194,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   const message = timedOut ? `timed out after ${Math.round((f.timeoutMs ?? 0) / 1000)}s` : undefined;
   const level = outcome === 'succeeded' ? 'info' : 'error';
   log[level]({ outcome, exitCode: exit, durationMs }, message ? `run finished: ${message}` : 'run finished');
-  await deps.logs.flush();
+  await deps.logs.flush(jobName);
   await deps.containers.remove(f.id);
   const report: RunReport = { job: jobName, run: f.run, outcome, exitCode: exit, startedAt: f.startedAt, endedAt, durationMs, message };
   await deps.history.record(toRecord(report, options.origin));

@@ -12,10 +12,10 @@ import { newRunId } from './run-id.js';
 export async function runOnce(
   containers: JobContainers,
   spec: ContainerSpec,
-  options: { job: string; command: readonly string[]; onOutput: (line: OutputLine) => void },
+  options: { job: string; instance: string; command: readonly string[]; onOutput: (line: OutputLine) => void },
 ): Promise<number> {
   const run = newRunId();
-  const id = await containers.create({ ...spec, command: [...options.command], containerName: `${spec.containerName}-${run}` }, { job: options.job, run, origin: 'manual' });
+  const id = await containers.create({ ...spec, command: [...options.command], containerName: `${spec.containerName}-${run}` }, { job: options.job, run, origin: 'manual', instance: options.instance });
   try {
     await containers.start(id);
     for await (const line of containers.output(id, { skipLines: 0 })) options.onOutput(line);

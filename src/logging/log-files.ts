@@ -40,8 +40,8 @@ export interface LogFiles {
   path(name: string): string;
   /** Secret values to mask from now on (the job table was re-read). */
   setSecrets(secrets: readonly string[]): void;
-  /** Resolves when every line logged so far is in its file. */
-  flush(): Promise<void>;
+  /** Resolves when every line logged so far is in its file: of one log when named, else of all. */
+  flush(name?: string): Promise<void>;
   /** Flushes and closes every file; later lines are dropped. */
   close(): Promise<void>;
 }
@@ -111,8 +111,9 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
     setSecrets(secrets) {
       masker = createMasker(secrets);
     },
-    async flush() {
-      await Promise.all([...sinks.values()].map((sink) => sink.flushed()));
+    async flush(name) {
+      const which = name === undefined ? [...sinks.values()] : [sinks.get(name)].filter((sink) => sink !== undefined);
+      await Promise.all(which.map((sink) => sink.flushed()));
     },
     async close() {
       closed = true;

@@ -57,6 +57,7 @@ export class LogSink {
   /** bytes handed to the stream, and bytes it reported written: equal when nothing is buffered */
   #handed = 0;
   #written = 0;
+  #syncedUpTo = 0;
   #lastError: unknown;
   readonly #progress = new Set<() => void>();
 
@@ -109,7 +110,11 @@ export class LogSink {
         await new Promise<void>((resolve) => this.#progress.add(resolve));
       }
     }
+    // Nothing new since the last sync: no disk work (a run's end flushes; most logs are idle).
+    if (this.#syncedUpTo === this.#written) return;
+    const upTo = this.#written;
     await this.#sync(stream);
+    this.#syncedUpTo = upTo;
   }
 
   /** Writes what is buffered, then closes the file. Later lines are dropped. */
