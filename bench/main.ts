@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { connectDocker } from '../src/docker/job-containers.js';
 import { Cleanups } from './cleanups.js';
+import { checkoutsSection } from './checkouts.js';
 import { latencySection } from './latency.js';
 import { memorySection } from './memory.js';
 import { runCommand } from './processes.js';
@@ -16,7 +17,7 @@ import { BenchUnavailable, type BenchContext, type ResultRow, type Section } fro
 import { renderTable } from './table.js';
 
 /** Every section, in the order they run. Add a new one here. */
-const SECTIONS: readonly Section[] = [latencySection, memorySection];
+const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection];
 
 const TEST_IMAGE = 'autodeploy-test/busybox:latest';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -88,7 +89,10 @@ async function main(): Promise<number> {
 
   const verdicts: ResultRow['verdict'][] = [];
   const failed: string[] = [];
-  for (const section of SECTIONS) {
+  // `npm run bench -- ssh` runs only the sections whose name contains "ssh".
+  const wanted = process.argv.slice(2).map((w) => w.toLowerCase());
+  const sections = SECTIONS.filter((section) => wanted.length === 0 || wanted.some((w) => section.name.toLowerCase().includes(w)));
+  for (const section of sections) {
     say();
     say(`== ${section.name} ==`);
     const started = Date.now();
@@ -115,7 +119,7 @@ async function main(): Promise<number> {
   say();
   say(
     `summary: ${pass} PASS, ${miss} MISS` +
-      (failed.length > 0 ? `, ${failed.length} of ${SECTIONS.length} sections could not run (${failed.join('; ')})` : `, all ${SECTIONS.length} sections ran`),
+      (failed.length > 0 ? `, ${failed.length} of ${sections.length} sections could not run (${failed.join('; ')})` : `, all ${sections.length} sections ran`),
   );
   return failed.length > 0 ? 1 : 0;
 }

@@ -13,6 +13,7 @@ const LOADERS: Readonly<Record<string, () => Promise<Command>>> = {
   logs: async () => (await import('./logs.js')).logsCommand,
   status: async () => (await import('./status.js')).statusCommand,
   deploy: async () => (await import('./deploy.js')).deployCommand,
+  notebooks: async () => (await import('./notebooks.js')).notebooksCommand,
   health: async () => (await import('./health.js')).healthCommand,
 };
 

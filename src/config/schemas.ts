@@ -77,7 +77,8 @@ export const settingsSchema = z.object({
   notebookSources: notebookSources.optional(),
   notebookTargetDir: absolutePath
     .transform((p) => posix.normalize(p).replace(/(.)\/+$/, '$1'))
-    .refine((p) => p !== '/', { error: 'must be a directory below / (its parent holds the published versions)' })
+    // The parent is mounted into the job and holds the published versions: never / itself.
+    .refine((p) => posix.dirname(p) !== '/', { error: 'must be inside a directory other than / (that directory is mounted into the job and holds the published versions)' })
     .refine((p) => !posix.basename(p).startsWith('.'), { error: 'must not name a hidden directory (a name starting with ".")' })
     .optional(),
   notebookOwner: z

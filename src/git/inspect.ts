@@ -82,31 +82,22 @@ async function inspect(path: string, options: InspectOptions): Promise<CheckoutS
   state = { ...state, exists: true };
   if (!stats.isDirectory()) return failed(state, 'not-a-repo', `${path} is not a directory, so not a git checkout`);
 
+  // Twenty checkouts are inspected at once on a small host, and the network is the slow part:
+  // the remote is asked first, and the disk meanwhile, in as few git processes as git allows.
   const local = gitClient(path, withTimeout({}, options.timeoutMs));
-  const toplevel = await local.run(['rev-parse', '--show-toplevel']).then(
-    (out) => out.trim(),
-    (error: unknown) => {
-      if (error instanceof GitError && /not a git repository/i.test(error.stderr)) return undefined;
-      throw error;
-    },
-  );
-  if (toplevel === undefined) return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
-  state = { ...state, isRepo: true };
-
-  const pick = await chooseDeployKey(options.keyRootDir, toplevel);
-  const branch = (await local.run(['branch', '--show-current'])).trim();
-  const head = await revision(local, 'HEAD');
-  const status = await local.run(['--no-optional-locks', 'status', '--porcelain', '--untracked-files=all']);
-  state = {
-    ...state,
-    key: pick.key,
-    branch: branch === '' ? undefined : branch,
-    head,
-    dirtyFiles: status.split('\n').filter((line) => line !== ''),
-  };
-  const upstream = state.branch === undefined ? undefined : await upstreamOf(local, state.branch);
+  const pick = await chooseDeployKey(options.keyRootDir, path);
+  const advertised = pick.problem === undefined ? await askRemoteEarly(path, pick.key, options) : undefined;
+  const [status, config] = await Promise.all([statusOf(local), branchConfigOf(local)]);
+  if (status === undefined) {
+    await advertised?.answer;
+    return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
+  }
+  const { head, branch } = status;
+  state = { ...state, isRepo: true, key: pick.key, branch, head, dirtyFiles: status.dirty };
+  const upstream = branch === undefined ? undefined : upstreamOf(branch, status.upstreamShort, config);
   if (upstream !== undefined) {
-    state = { ...state, upstream: upstream.short, upstreamRef: upstream.ref, remoteUrl: await remoteUrlOf(local, upstream.remote) };
+    const url = upstream.remote === '.' ? undefined : redactCredentials(config.get(`remote.${upstream.remote}.url`) ?? upstream.remote);
+    state = { ...state, upstream: upstream.short, upstreamRef: upstream.ref, remoteUrl: url };
   }
   // A key others can read is reported whatever the branch: it is a secret lying open.
   if (pick.problem !== undefined) return failed(state, 'unsafe-key', `${path}: ${pick.problem}`);
@@ -114,16 +105,28 @@ async function inspect(path: string, options: InspectOptions): Promise<CheckoutS
   if (head === undefined) return failed(state, 'no-commits', `${path}: branch ${state.branch} has no commits yet`);
 
   if (upstream.remote !== '.') {
-    const fetchError = await fetchUpstream(path, upstream, { ...options, key: pick.key, remoteUrl: state.remoteUrl ?? upstream.remote });
-    if (fetchError !== undefined) return failed(state, fetchError.kind, fetchError.message);
+    const fetched = await fetchUpstream(path, local, upstream, {
+      ...options,
+      key: pick.key,
+      remoteUrl: state.remoteUrl ?? upstream.remote,
+      head,
+      advertised: await advertised?.answer,
+    });
+    if ('kind' in fetched) return failed(state, fetched.kind, fetched.message);
+    // The remote branch is where HEAD is: up to date, and nothing was fetched.
+    if (fetched.remoteHead === head) return { ...state, upstreamHead: head };
   }
 
   const upstreamHead = await revision(local, upstream.ref);
   if (upstreamHead === undefined) {
     return failed(state, 'branch-not-found', `${path}: the upstream ${upstream.short} does not exist; fetch it, or set another upstream (git branch --set-upstream-to)`);
   }
-  const counts = (await local.run(['rev-list', '--left-right', '--count', `HEAD...${upstream.ref}`])).trim().split(/\s+/);
-  const diff = await local.run(['diff', '--name-status', 'HEAD', upstream.ref, '--']);
+  // The common case, nothing new: no counting and no diff to run.
+  if (upstreamHead === head) return { ...state, upstreamHead };
+  const [counts, diff] = await Promise.all([
+    local.run(['rev-list', '--left-right', '--count', `HEAD...${upstream.ref}`]).then((out) => out.trim().split(/\s+/)),
+    local.run(['diff', '--name-status', 'HEAD', upstream.ref, '--']),
+  ]);
   return {
     ...state,
     upstreamHead,
@@ -131,6 +134,114 @@ async function inspect(path: string, options: InspectOptions): Promise<CheckoutS
     behind: Number(counts[1] ?? 0),
     changedFiles: parseNameStatus(diff),
   };
+}
+
+/**
+ * `git ls-remote --heads` of the current branch's remote, started before anything else is known
+ * (the key comes from the checkout's name, not from git): ref → commit, or git's error, or
+ * undefined when it could not be asked (the question is then asked later, precisely).
+ */
+type Advertised = Map<string, string> | GitError;
+
+async function askRemoteEarly(path: string, key: DeployKeyChoice, options: InspectOptions): Promise<{ readonly answer: Promise<Advertised | undefined> } | undefined> {
+  const hostKeys: HostKeyPolicy = { knownHostsFile: options.knownHostsFile, pinned: options.pinned };
+  if ((await prepareKnownHosts(hostKeys)) !== undefined) return undefined;
+  let sshCommand: string;
+  try {
+    sshCommand = sshCommandFor({ ...hostKeys, key, ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }) });
+  } catch {
+    return undefined;
+  }
+  // Wrapped: an async function returning the promise itself would wait for it.
+  const answer = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs))
+    .run(['ls-remote', '--heads'])
+    .then(
+      (out) => new Map(out.split('\n').filter((line) => line.includes('\t')).map((line) => {
+        const [commit = '', ref = ''] = line.split('\t');
+        return [ref, commit] as const;
+      })),
+      (error: unknown) => (error instanceof GitError ? error : undefined),
+    );
+  return { answer };
+}
+
+interface LocalStatus {
+  readonly head: string | undefined;
+  readonly branch: string | undefined;
+  /** `origin/main`: the remote-tracking branch, as git shortens it */
+  readonly upstreamShort: string | undefined;
+  /** `XY path` per changed or untracked file, as `git status --porcelain` prints them */
+  readonly dirty: readonly string[];
+}
+
+/**
+ * HEAD, the branch, its upstream and every local change in one process: `git status
+ * --porcelain=v2 --branch` (https://git-scm.com/docs/git-status#_porcelain_format_version_2).
+ * Undefined when `path` is not in a git checkout.
+ */
+async function statusOf(git: GitClient): Promise<LocalStatus | undefined> {
+  let out: string;
+  try {
+    out = await git.run(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=all', '-z']);
+  } catch (error) {
+    if (error instanceof GitError && /not a git repository/i.test(error.stderr)) return undefined;
+    throw error;
+  }
+  let head: string | undefined;
+  let branch: string | undefined;
+  let upstreamShort: string | undefined;
+  const dirty: string[] = [];
+  const entries = out.split('\0');
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] ?? '';
+    if (entry.startsWith('# branch.oid ')) {
+      const oid = entry.slice('# branch.oid '.length);
+      head = oid === '(initial)' ? undefined : oid;
+    } else if (entry.startsWith('# branch.head ')) {
+      const name = entry.slice('# branch.head '.length);
+      branch = name === '(detached)' ? undefined : name;
+    } else if (entry.startsWith('# branch.upstream ')) {
+      upstreamShort = entry.slice('# branch.upstream '.length);
+    } else if (entry.startsWith('? ')) {
+      dirty.push(`?? ${entry.slice(2)}`);
+    } else if (/^[12u] /.test(entry)) {
+      const fields = entry.split(' ');
+      const xy = (fields[1] ?? '..').replace(/\./g, ' ');
+      // Ordinary: 9 fields before the path; renamed: 10, then the original path as the next entry; unmerged: 11.
+      const before = entry[0] === '1' ? 8 : entry[0] === '2' ? 9 : 10;
+      dirty.push(`${xy} ${fields.slice(before).join(' ')}`);
+      if (entry[0] === '2') i += 1;
+    }
+  }
+  return { head, branch, upstreamShort, dirty };
+}
+
+/** `branch.*.remote`, `branch.*.merge` and `remote.*.url`, in one process. */
+async function branchConfigOf(git: GitClient): Promise<Map<string, string>> {
+  const out = await git.run(['config', '-z', '--get-regexp', '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$']).catch((error: unknown) => {
+    // exit 1: none is set
+    if (error instanceof GitError && error.exitCode === 1) return '';
+    throw error;
+  });
+  const values = new Map<string, string>();
+  for (const entry of out.split('\0')) {
+    const newline = entry.indexOf('\n');
+    if (newline !== -1) values.set(entry.slice(0, newline), entry.slice(newline + 1));
+  }
+  return values;
+}
+
+/**
+ * The branch's upstream from its configuration: git's own `@{upstream}` rules (branch.<b>.remote
+ * and branch.<b>.merge; `.` for a local branch), with the remote-tracking ref named as status
+ * shortened it.
+ */
+function upstreamOf(branch: string, upstreamShort: string | undefined, config: ReadonlyMap<string, string>): Upstream | undefined {
+  const remote = config.get(`branch.${branch}.remote`);
+  const remoteRef = config.get(`branch.${branch}.merge`);
+  if (remote === undefined || remoteRef === undefined || upstreamShort === undefined) return undefined;
+  const ref = remote === '.' ? remoteRef : `refs/remotes/${upstreamShort}`;
+  return { ref, short: upstreamShort, remote, remoteRef };
 }
 
 function withTimeout<T extends object>(base: T, timeoutMs: number | undefined): T & { timeoutMs?: number } {
@@ -148,42 +259,32 @@ async function revision(git: GitClient, rev: string): Promise<string | undefined
   return commit === '' ? undefined : commit;
 }
 
-async function upstreamOf(git: GitClient, branch: string): Promise<Upstream | undefined> {
-  const out = await git.run([
-    'for-each-ref',
-    '--format=%(upstream)%00%(upstream:short)%00%(upstream:remotename)%00%(upstream:remoteref)',
-    `refs/heads/${branch}`,
-  ]);
-  const line = out.split('\n').find((l) => l !== '');
-  if (line === undefined) return undefined;
-  const [ref = '', short = '', remote = '', remoteRef = ''] = line.split('\0');
-  if (ref === '' || remote === '' || remoteRef === '') return undefined;
-  return { ref, short, remote, remoteRef };
-}
-
-async function remoteUrlOf(git: GitClient, remote: string): Promise<string | undefined> {
-  if (remote === '.') return undefined;
-  const url = await git.run(['remote', 'get-url', '--', remote]).then(
-    (out) => out.trim(),
-    // branch.<name>.remote may hold a URL rather than the name of a remote.
-    () => remote,
-  );
-  return redactCredentials(url);
-}
-
 interface FetchOptions extends InspectOptions {
   readonly key: DeployKeyChoice;
   readonly remoteUrl: string;
+  /** HEAD's commit: when the remote branch is there too, nothing is fetched */
+  readonly head: string;
+  /** what the remote said when asked early, if it was */
+  readonly advertised: Advertised | undefined;
 }
 
+type FetchOutcome = { readonly remoteHead: string } | { readonly kind: CheckoutErrorKind; readonly message: string };
+
 /**
- * Fetches the upstream branch alone into its remote-tracking ref. With protocol v2 the
- * server only advertises the refs asked for, and when that ref has not moved nothing else
- * is exchanged. FETCH_HEAD is not written: the deploy does not use it, and it would be
- * another file in the checkout created by root.
+ * Asks the remote where the upstream branch is (`ls-remote`, one SSH session: a handshake and
+ * the one ref) and fetches only when it is not where HEAD already is: a checkout whose remote
+ * has not moved costs no fetch and no object transfer. The fetch takes the upstream branch
+ * alone into its remote-tracking ref; FETCH_HEAD is not written: the deploy does not use it,
+ * and it would be another file in the checkout created by root.
  */
-async function fetchUpstream(path: string, upstream: Upstream, options: FetchOptions): Promise<{ kind: CheckoutErrorKind; message: string } | undefined> {
+async function fetchUpstream(path: string, local: GitClient, upstream: Upstream, options: FetchOptions): Promise<FetchOutcome> {
   const hostKeys: HostKeyPolicy = { knownHostsFile: options.knownHostsFile, pinned: options.pinned };
+  const failure = (error: GitError): FetchOutcome => ({
+    kind: error.kind,
+    message: describeFetchFailure(error, { checkout: path, remoteUrl: options.remoteUrl, remoteRef: upstream.remoteRef, key: options.key, hostKeys }),
+  });
+  // An early answer that failed is the answer: asking again would only wait for the same timeout.
+  if (options.advertised instanceof GitError) return failure(options.advertised);
   const overSsh = knownHostsName(options.remoteUrl) !== undefined;
   if (overSsh) {
     const problem = await prepareKnownHosts(hostKeys);
@@ -202,13 +303,22 @@ async function fetchUpstream(path: string, upstream: Upstream, options: FetchOpt
   }
   const git = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs));
   try {
+    const advertised =
+      options.advertised ??
+      new Map((await git.run(['ls-remote', '--', upstream.remote, upstream.remoteRef])).split('\n').filter((l) => l.includes('\t')).map((l) => {
+        const [commit = '', ref = ''] = l.split('\t');
+        return [ref, commit] as const;
+      }));
+    const remoteHead = advertised.get(upstream.remoteRef);
+    if (remoteHead === undefined) {
+      return { kind: 'branch-not-found', message: `${path}: ${upstream.remoteRef} on ${options.remoteUrl}: the upstream branch no longer exists on the remote; push it again or set another upstream (git branch --set-upstream-to)` };
+    }
+    // Nothing to fetch when HEAD or the remote-tracking ref is there already.
+    if (remoteHead === options.head || remoteHead === (await revision(local, upstream.ref))) return { remoteHead };
     await git.run(['fetch', '--no-write-fetch-head', '--', upstream.remote, `+${upstream.remoteRef}:${upstream.ref}`]);
-    return undefined;
+    return { remoteHead };
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
-    return {
-      kind: error.kind,
-      message: describeFetchFailure(error, { checkout: path, remoteUrl: options.remoteUrl, remoteRef: upstream.remoteRef, key: options.key, hostKeys }),
-    };
+    return failure(error);
   }
 }

@@ -2,6 +2,8 @@
 // that cannot be had is a result with a reason, never a throw: the caller decides, with all
 // of them in hand, whether anything is published.
 
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { DeployKeyChoice } from '../deploy/verdict-types.js';
 import { chooseDeployKey } from '../git/deploy-keys.js';
 import { describeFetchFailure } from '../git/fetch-failure.js';
@@ -147,4 +149,12 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
   } catch (error) {
     return fail(`${label}: ${error instanceof Error ? redactCredentials(error.message) : String(error)}`);
   }
+}
+
+/** Removes the caches of URLs no source uses any more; returns their names. */
+export async function removeUnusedCaches(cacheRoot: string, sources: readonly NotebookSource[]): Promise<string[]> {
+  const used = new Set(sources.map((source) => path.basename(cacheDirFor(cacheRoot, source.url, repositoryName(source.url)))));
+  const unused = (await readdir(cacheRoot).catch(() => [])).filter((name) => name.endsWith('.git') && !used.has(name));
+  for (const name of unused) await rm(path.join(cacheRoot, name), { recursive: true, force: true });
+  return unused;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chownTree, parseOwnership } from '../git/chown-tree.js';
 import { readBlob } from '../git/tree-files.js';
 import type { PlannedFile } from './plan.js';
-import { NotebookStoreError, syncDir } from './version-store.js';
+import { NotebookStoreError, removeTree, syncDir } from './version-store.js';
 
 export const FILE_MODE = 0o444;
 export const DIR_MODE = 0o555;
@@ -60,6 +60,8 @@ export async function stageSet(input: StageInput): Promise<void> {
       await chmod(d, DIR_MODE);
     }
   } catch (error) {
+    // A half-written set is of no use; the next run would remove it anyway.
+    await removeTree(input.dir).catch(() => undefined);
     if (error instanceof NotebookStoreError) throw error;
     throw new NotebookStoreError({ path: input.dir, step: 'writing the new set' }, error);
   }

@@ -166,11 +166,16 @@ async function unlockTree(dir: string): Promise<void> {
   for (const entry of entries) if (entry.isDirectory()) await unlockTree(path.join(dir, entry.name));
 }
 
+/** Removes a tree, read-only parts included. */
+export async function removeTree(dir: string): Promise<void> {
+  await unlockTree(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
 export async function removeVersion(layout: NotebookLayout, id: string): Promise<void> {
   const dir = versionDir(layout, id);
   await step({ path: dir, step: `removing version ${id}` }, async () => {
-    await unlockTree(dir);
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
     await rm(manifestFile(layout, id), { force: true });
   });
 }

@@ -95,8 +95,8 @@ async function tracingPackets<T>(dir: string, action: () => Promise<T>): Promise
   try {
     const result = await action();
     const lines = (await readFile(trace, 'utf8')).split('\n');
-    // "packet:        fetch> command=ls-refs": what the fetching side sent; the server's upload-pack traces as "upload-pack".
-    const sent = lines.filter((l) => / fetch> /.test(l)).map((l) => l.replace(/^.* fetch> /, '')).join('\n');
+    // "packet:        fetch> command=ls-refs" (or "ls-remote>"): what the client sent; the server's upload-pack traces as "upload-pack".
+    const sent = lines.filter((l) => / (?:fetch|ls-remote)> /.test(l)).map((l) => l.replace(/^.* (?:fetch|ls-remote)> /, '')).join('\n');
     return { result, sent };
   } finally {
     process.env.PATH = savedPath;
@@ -152,7 +152,8 @@ describe('inspecting checkouts over ssh with deploy keys', () => {
       verdict: 'behind', behind: 1, upstreamHead: pushed, remoteUrl: server.url(repo.name),
       key: { path: path.join(platform.keyRoot, `${repo.name}_deploy_key`), reason: 'per-repo' },
     });
-    expect(server.stats().uploadPackSessions).toBe(sessions + 1);
+    // The remote moved: one session to learn where it is (ls-remote), one to fetch it.
+    expect(server.stats().uploadPackSessions).toBe(sessions + 2);
   });
 
   it('falls back to the shared read-only key', async () => {
@@ -304,7 +305,8 @@ describe('inspecting checkouts over ssh with deploy keys', () => {
     }
     // IdentitiesOnly: no checkout offered a key that is not its own.
     expect(server.stats().authRejections).toBe(rejections);
-    expect(server.stats().uploadPackSessions).toBe(sessions + PARALLEL_CHECKOUTS);
+    // Each remote moved: an ls-remote and a fetch for each checkout.
+    expect(server.stats().uploadPackSessions).toBe(sessions + 2 * PARALLEL_CHECKOUTS);
   });
 
   it('transfers no objects when the remote branch has not moved', async () => {
@@ -317,12 +319,12 @@ describe('inspecting checkouts over ssh with deploy keys', () => {
     const unmoved = await tracingPackets(dir, () => judge(repo.checkout, pinned));
     expect(unmoved.result.verdict).toBe('behind');
     const after = server.stats();
-    // The server was asked, over protocol v2, for the one branch; the client never sent a
-    // fetch command (no wants, no haves), and nothing was stored.
+    // The server was asked, over protocol v2 and in one session, for its branches; the client
+    // never sent a fetch command (no wants, no haves), and nothing was stored.
     expect(after.uploadPackSessions).toBe(before.uploadPackSessions + 1);
     expect(after.protocolV2Sessions).toBe(before.protocolV2Sessions + 1);
     expect(unmoved.sent).toContain('command=ls-refs');
-    expect(unmoved.sent).toContain('ref-prefix refs/heads/main');
+    expect(unmoved.sent).toContain('ref-prefix refs/heads/');
     expect(unmoved.sent).not.toContain('command=fetch');
     expect(await objectFiles(repo.checkout)).toEqual(objects);
 

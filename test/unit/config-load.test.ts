@@ -50,8 +50,21 @@ function uncommentExamples(text: string): string {
   return out.join('\n');
 }
 
+/** The 1-based line of env.local.example that starts with `start`. */
+function exampleLine(start: string): number {
+  return EXAMPLE.split('\n').findIndex((line) => line.startsWith(start)) + 1;
+}
+
 /** The deploy settings every load has when neither file sets them. */
-const DEPLOY_DEFAULTS = { extraRepos: [], platformFrequency: '', restart: 'changed', verifyTimeoutMs: 300_000 } as const;
+const DEPLOY_DEFAULTS = {
+  extraRepos: [],
+  platformFrequency: '',
+  restart: 'changed',
+  verifyTimeoutMs: 300_000,
+  notebookFrequency: '',
+  notebookSources: [],
+  notebookOwner: '0:0',
+} as const;
 
 describe('loadConfig: precedence', () => {
   it('starts from the process environment, then default.env, then env.local', () => {
@@ -107,6 +120,14 @@ describe('loadConfig: precedence', () => {
           'AUTODEPLOY_KNOWN_HOSTS=/etc/autodeploy/known_hosts',
           'AUTODEPLOY_RESTART=all',
           'AUTODEPLOY_VERIFY_TIMEOUT=90s',
+          'AUTODEPLOY_NOTEBOOK_FREQUENCY="@every 30m"',
+          'AUTODEPLOY_NOTEBOOK_SOURCES="',
+          '# tutorials',
+          'https://example.org/tutorials.git v1 docs/notebooks/ - intro',
+          '  /srv/git/extra.git - - **/*.ipynb  # everything',
+          '"',
+          'AUTODEPLOY_NOTEBOOK_TARGET_DIR=/data/notebooks/',
+          'AUTODEPLOY_NOTEBOOK_OWNER=1000:100',
         ].join('\n'),
       ),
     );
@@ -128,6 +149,13 @@ describe('loadConfig: precedence', () => {
       knownHosts: '/etc/autodeploy/known_hosts',
       restart: 'all',
       verifyTimeoutMs: 90_000,
+      notebookFrequency: '@every 30m',
+      notebookSources: [
+        { url: 'https://example.org/tutorials.git', ref: 'v1', subdir: 'docs/notebooks', glob: '*.ipynb', dest: 'intro', line: 22 },
+        { url: '/srv/git/extra.git', ref: undefined, subdir: '', glob: '**/*.ipynb', dest: '', line: 23 },
+      ],
+      notebookTargetDir: '/data/notebooks',
+      notebookOwner: '1000:100',
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
   });
@@ -286,6 +314,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       stateDir: '/var/lib/autodeploy',
       ...DEPLOY_DEFAULTS,
       platformFrequency: '7 5 * * *',
+      notebookFrequency: '@hourly',
     });
     expect(c.env['AUTODEPLOY_PLATFORM_FREQUENCY']).toBe('7 5 * * *');
     expect(c.env['AUTODEPLOY_NOTEBOOK_FREQUENCY']).toBe('@hourly');
@@ -335,9 +364,31 @@ describe('the shipped config/default.env and env.local.example', () => {
       platformFrequency: '*/30 * * * *',
       restart: 'all',
       verifyTimeoutMs: 600_000,
+      notebookFrequency: '@daily',
+      notebookSources: [
+        {
+          url: 'https://github.com/Ouranosinc/pavics-sdi.git',
+          ref: 'master',
+          subdir: 'docs/source/notebooks',
+          glob: '*.ipynb',
+          dest: '',
+          line: exampleLine('#https://github.com/Ouranosinc/pavics-sdi.git'),
+        },
+        {
+          url: 'git@github.com:Ouranosinc/private-tutorials.git',
+          ref: 'v2.1',
+          subdir: '',
+          glob: '**/*.ipynb',
+          dest: 'private',
+          line: exampleLine('#git@github.com:Ouranosinc/private-tutorials.git'),
+        },
+      ],
+      notebookTargetDir: '/data/jupyterhub_user_data/tutorial-notebooks',
+      notebookOwner: '0:0',
     });
     expect(c.jobs.map((j) => [j.name, j.schedule?.text, j.container.image])).toEqual([
       ['autodeploy', '*/30 * * * *', 'autodeploy-scheduler:latest'],
+      ['notebookdeploy', '@daily', 'autodeploy-scheduler:latest'],
       ['clean_logs', '@daily', 'busybox:latest'],
       ['db_backup', '30 2 * * *', 'postgres:16'],
     ]);

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { repositoryName } from '../../src/git/repo-name.js';
+import type { TreeFile } from '../../src/git/tree-files.js';
+import { compileGlob } from '../../src/notebooks/glob.js';
+import { fingerprintOf } from '../../src/notebooks/manifest.js';
+import { diffFiles, planTree, selectFiles } from '../../src/notebooks/plan.js';
+
+function regexp(glob: string): RegExp {
+  const compiled = compileGlob(glob);
+  if (!compiled.ok) throw new Error(compiled.problem);
+  return compiled.regexp;
+}
+
+function matcher(glob: string): (path: string) => boolean {
+  const compiled = regexp(glob);
+  return (path) => compiled.test(path);
+}
+
+const file = (path: string, oid = `oid-${path}`, mode = '100644'): TreeFile => ({ path, mode, oid, size: 10 });
+
+describe('compileGlob', () => {
+  it('matches *.ipynb in the directory itself only, and never a hidden name', () => {
+    const m = matcher('*.ipynb');
+    expect(['a.ipynb', 'with space.ipynb'].every(m)).toBe(true);
+    expect(['sub/a.ipynb', '.hidden.ipynb', 'a.ipynb.bak', 'a.py'].some(m)).toBe(false);
+  });
+
+  it('lets ** cross directories, but not into hidden ones such as .ipynb_checkpoints', () => {
+    const m = matcher('**/*.ipynb');
+    expect(['a.ipynb', 'x/a.ipynb', 'x/y/z/a.ipynb'].every(m)).toBe(true);
+    expect(['.ipynb_checkpoints/a-checkpoint.ipynb', 'x/.ipynb_checkpoints/a.ipynb', 'x/a.md'].some(m)).toBe(false);
+    expect(matcher('docs/**')('docs/x/y.png')).toBe(true);
+    expect(matcher('docs/**')('other/x.png')).toBe(false);
+  });
+
+  it('knows ?, classes, negated classes and alternatives, and reads other characters literally', () => {
+    expect(matcher('0?-*.ipynb')('01-intro.ipynb')).toBe(true);
+    expect(matcher('0?-*.ipynb')('1-intro.ipynb')).toBe(false);
+    expect(matcher('[0-9]*.ipynb')('3.ipynb')).toBe(true);
+    expect(matcher('[!0-9]*.ipynb')('3.ipynb')).toBe(false);
+    expect(matcher('[!0-9]*.ipynb')('a.ipynb')).toBe(true);
+    expect(['a.ipynb', 'b.png'].every(matcher('{*.ipynb,*.png}'))).toBe(true);
+    expect(matcher('{*.ipynb,*.png}')('c.py')).toBe(false);
+    expect(matcher('a+b(1).ipynb')('a+b(1).ipynb')).toBe(true);
+    expect(matcher('a+b(1).ipynb')('aab1.ipynb')).toBe(false);
+  });
+
+  it('refuses what cannot be a pattern inside the sub-directory', () => {
+    for (const [glob, problem] of [
+      ['', 'is empty'],
+      ['/abs/*.ipynb', 'must be relative to the sub-directory (no leading "/")'],
+      ['../*.ipynb', 'must not contain "." or ".." segments'],
+      ['a//b', 'must not contain empty segments ("//" or a trailing "/")'],
+      ['{a,{b}}', 'has nested "{" in "{a,{b}}"'],
+      ['{a,b', 'has an unclosed "{" in "{a,b"'],
+    ] as const) {
+      expect(compileGlob(glob), glob).toEqual({ ok: false, problem });
+    }
+  });
+});
+
+describe('selectFiles and planTree', () => {
+  it('selects regular files the glob matches, and names the links and submodules it leaves out', () => {
+    const selection = selectFiles(
+      [file('a.ipynb'), file('run.ipynb', 'x', '100755'), file('link.ipynb', 'l', '120000'), file('sub.ipynb', 's', '160000'), file('b.md')],
+      regexp('*.ipynb'),
+    );
+    expect(selection.files.map((f) => f.path)).toEqual(['a.ipynb', 'run.ipynb']);
+    expect(selection.skipped).toEqual(['link.ipynb', 'sub.ipynb']);
+  });
+
+  it('puts each source under its destination, sorted', () => {
+    const plan = planTree([
+      { number: 1, dest: '', files: [file('b.ipynb', '1b'), file('a.ipynb', '1a')] },
+      { number: 2, dest: 'extra/more', files: [file('a.ipynb', '2a')] },
+    ]);
+    expect(plan).toEqual({
+      ok: true,
+      files: [
+        { path: 'a.ipynb', oid: '1a', size: 10, source: 1 },
+        { path: 'b.ipynb', oid: '1b', size: 10, source: 1 },
+        { path: 'extra/more/a.ipynb', oid: '2a', size: 10, source: 2 },
+      ],
+      contents: { 'a.ipynb': '1a', 'b.ipynb': '1b', 'extra/more/a.ipynb': '2a' },
+    });
+  });
+
+  it('finds two sources publishing one name, and a file where another source needs a directory, either way round', () => {
+    const plan = planTree([
+      { number: 1, dest: '', files: [file('intro.ipynb'), file('data')] },
+      { number: 2, dest: '', files: [file('intro.ipynb'), file('data/x.ipynb')] },
+      { number: 3, dest: 'deep', files: [file('y.ipynb')] },
+      { number: 4, dest: '', files: [file('deep')] },
+    ]);
+    expect(plan).toEqual({
+      ok: false,
+      collisions: [
+        { path: 'intro.ipynb', first: 1, second: 2, kind: 'same-path' },
+        { path: 'data', first: 1, second: 2, kind: 'file-and-directory' },
+        { path: 'deep', first: 3, second: 4, kind: 'file-and-directory' },
+      ],
+    });
+  });
+});
+
+describe('diffFiles and fingerprintOf', () => {
+  it('tells added, changed and removed paths apart, prototype names included', () => {
+    expect(diffFiles({ a: '1', b: '2', constructor: '3' }, { a: '1', b: '9', c: '4', toString: '5' })).toEqual({
+      added: ['c', 'toString'],
+      changed: ['b'],
+      removed: ['constructor'],
+    });
+    expect(diffFiles({ a: '1' }, { a: '1' })).toEqual({ added: [], changed: [], removed: [] });
+  });
+
+  it('gives the same fingerprint to the same paths, contents and owner in any order, and another for any difference', () => {
+    const one = fingerprintOf({ a: '1', b: '2' }, '0:0');
+    expect(fingerprintOf({ b: '2', a: '1' }, '0:0')).toBe(one);
+    expect(new Set([one, fingerprintOf({ a: '1', b: '3' }, '0:0'), fingerprintOf({ a: '1', c: '2' }, '0:0'), fingerprintOf({ a: '1', b: '2' }, '1000:100')]).size).toBe(4);
+  });
+});
+
+describe('repositoryName', () => {
+  it('names the repository as git clone would name its directory', () => {
+    expect(repositoryName('git@github.com:Ouranosinc/pavics-sdi.git')).toBe('pavics-sdi');
+    expect(repositoryName('https://user:token@github.com/Ouranosinc/pavics-sdi.git/')).toBe('pavics-sdi');
+    expect(repositoryName('ssh://git@127.0.0.1:2222/notebooks.git')).toBe('notebooks');
+    expect(repositoryName('/srv/git/tutorials/.git')).toBe('tutorials');
+    expect(repositoryName('file:///srv/git/tutorials')).toBe('tutorials');
+    expect(repositoryName('host:')).toBeUndefined();
+  });
+});
