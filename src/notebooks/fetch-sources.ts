@@ -11,10 +11,9 @@ import { GitError } from '../git/git-error.js';
 import { prepareKnownHosts } from '../git/known-hosts.js';
 import { knownHostsName, redactCredentials } from '../git/remote-url.js';
 import { repositoryName } from '../git/repo-name.js';
-import { cacheDirFor, ensureCacheRepo, fetchIntoCache, SourceRefNotFound } from '../git/source-cache.js';
+import { cacheDirFor, ensureCacheRepo, fetchIntoCache, SourceRefNotFound, type CachedRef } from '../git/source-cache.js';
 import { sshCommandFor, UnusableSshPathError, type HostKeyPolicy } from '../git/ssh-command.js';
-import type { TreeFile } from '../git/tree-files.js';
-import { listTreeFiles } from '../git/tree-files.js';
+import { listTreeFiles, type TreeFile } from '../git/tree-files.js';
 import { compileGlob } from './glob.js';
 import { selectFiles } from './plan.js';
 import type { NotebookSource } from './source-spec.js';
@@ -110,7 +109,7 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
     }
 
     await ensureCacheRepo(cacheDir);
-    let fetched;
+    let fetched: CachedRef;
     try {
       fetched = await fetchIntoCache(cacheDir, {
         url: source.url,

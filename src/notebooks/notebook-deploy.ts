@@ -89,6 +89,7 @@ export interface NotebookReport {
   readonly endedAt: Date;
 }
 
+/** See PruneInput.marginMs: far more than Docker takes between mounting and recording a start. */
 export const DEFAULT_PRUNE_MARGIN_MS = 60_000;
 /** file names listed per kind of change; the counts are always given */
 const LISTED_CHANGES = 200;
@@ -120,7 +121,7 @@ function finish(ctx: RunContext, outcome: NotebookOutcome, message: string, extr
 }
 
 /** One run at a time over a target and its cache, whoever starts it (the job, or an operator). */
-async function withLock(ctx: RunContext, purpose: string, body: () => Promise<NotebookReport>): Promise<NotebookReport> {
+async function withLock(ctx: RunContext, purpose: string, onFailure: string, body: () => Promise<NotebookReport>): Promise<NotebookReport> {
   const lockDir = path.join(ctx.input.stateDir, 'notebooks');
   await mkdir(lockDir, { recursive: true });
   const locked = await acquireDeployLock({ stateDir: lockDir, purpose, isAlive: ctx.input.isLockHolderAlive });
@@ -132,7 +133,7 @@ async function withLock(ctx: RunContext, purpose: string, body: () => Promise<No
     return await body();
   } catch (error) {
     const reason = error instanceof Error ? redactCredentials(error.message) : String(error);
-    const message = `nothing published, the current set stays: ${reason}`;
+    const message = `${onFailure}: ${reason}`;
     return finish(ctx, 'failed', message);
   } finally {
     await locked.lock.release();
@@ -147,7 +148,7 @@ function context(input: NotebookRunInput): RunContext {
 /** Publishes the sources' notebooks, or says why not. With `dryRun`, says what it would do and changes nothing but the git cache. */
 export async function runNotebookDeploy(input: NotebookRunInput & { readonly dryRun: boolean }): Promise<NotebookReport> {
   const ctx = context(input);
-  return withLock(ctx, input.dryRun ? 'notebooks dry run' : 'notebooks', () => publish(ctx, input.dryRun));
+  return withLock(ctx, input.dryRun ? 'notebooks dry run' : 'notebooks', 'nothing published, the current set stays', () => publish(ctx, input.dryRun));
 }
 
 async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport> {
@@ -249,19 +250,32 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
   });
   await renameStagingToVersion(staging, layout, id);
 
-  let replaced = current;
-  if (state.kind === 'directory') {
-    replaced = await adoptDirectory(ctx, taken, currentFiles, journal);
-    journal = await readJournal(layout);
+  let swap: Awaited<ReturnType<typeof swapTo>>;
+  try {
+    let replaced = current;
+    if (state.kind === 'directory') {
+      replaced = await adoptDirectory(ctx, taken, currentFiles, journal);
+      journal = await readJournal(layout);
+    }
+    swap = await swapTo(ctx, id, replaced, 'publish', taken, journal);
+  } catch (error) {
+    // Never linked, so never seen: the new version goes, unless the link did reach it.
+    const now = await readTarget(layout).catch(() => undefined);
+    if (now?.kind !== 'version' || now.id !== id) await removeVersion(layout, id).catch(() => undefined);
+    throw error;
   }
-  const swap = await swapTo(ctx, id, replaced, 'publish', taken, journal);
   journal = { ...journal, swaps: [...journal.swaps, ...swap.swaps] };
-  // The swap is recorded before pruning, which may fail without undoing the publish.
-  await writeJournal(layout, journal);
   const message = `published version ${id} to ${layout.target}: ${countChanges(changes)}${swap.replaced === undefined ? '' : `; previous version ${swap.replaced} kept for --rollback`}`;
-  const pruned = await prune(ctx, id, swap.replaced, journal);
-  const unusedCaches = await removeUnusedCaches(cacheRoot, input.sources);
-  if (unusedCaches.length > 0) say(`removed the git caches of sources no longer listed: ${unusedCaches.join(', ')}`);
+  let pruned: Pick<NotebookReport, 'removedVersions' | 'keptVersions'> = { removedVersions: [], keptVersions: [] };
+  try {
+    // Recorded before pruning; a journal that misses the swap is repaired by the next run.
+    await writeJournal(layout, journal);
+    pruned = await prune(ctx, id, swap.replaced, journal);
+    const unusedCaches = await removeUnusedCaches(cacheRoot, input.sources);
+    if (unusedCaches.length > 0) say(`removed the git caches of sources no longer listed: ${unusedCaches.join(', ')}`);
+  } catch (error) {
+    say(`published, but tidying up after it failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return finish(ctx, 'published', message, { ...common, version: id, previous: swap.replaced, ...pruned });
 }
 
@@ -304,6 +318,9 @@ async function filesOf(layout: NotebookLayout, state: TargetState, manifest: Ver
  * The directory found at the target (the reference script's, rewritten in place by it) becomes a
  * version: recorded first, then moved by one rename into the versions directory, where it stays
  * as it is for --rollback. A server that mounted it keeps seeing it, since the same directory moved.
+ * Between this rename and the one that puts the link in its place the path is absent, once, for
+ * the time of two system calls: exchanging a directory and a link in one step takes
+ * renameat2(RENAME_EXCHANGE), which Node does not offer. swapTo handles a server starting just then.
  */
 async function adoptDirectory(ctx: RunContext, taken: Set<string>, files: Readonly<Record<string, string>>, journal: Journal): Promise<string> {
   const { layout, input } = ctx;
@@ -401,7 +418,7 @@ async function prune(ctx: RunContext, current: string, previous: string | undefi
 /** Points the target back at the previous version. The set left is not published again by a scheduled run until a source moves. */
 export async function rollbackNotebooks(input: NotebookRunInput): Promise<NotebookReport> {
   const ctx = context(input);
-  return withLock(ctx, 'notebooks rollback', async () => {
+  return withLock(ctx, 'notebooks rollback', 'nothing rolled back', async () => {
     const { layout } = ctx;
     const state = await readTarget(layout);
     if (state.kind !== 'version') {
@@ -424,9 +441,14 @@ export async function rollbackNotebooks(input: NotebookRunInput): Promise<Notebo
     sayChanges(input.say, changes);
     const swap = await swapTo(ctx, previous, state.id, 'rollback', new Set(present), journal);
     journal = { ...journal, swaps: [...journal.swaps, ...swap.swaps] };
-    await writeJournal(layout, journal);
     const message = `rolled back ${layout.target} from version ${state.id} to version ${previous} (${countChanges(changes)}); a scheduled run publishes the set of ${state.id} again only once a source moves`;
-    const pruned = await prune(ctx, previous, state.id, journal);
+    let pruned: Pick<NotebookReport, 'removedVersions' | 'keptVersions'> = { removedVersions: [], keptVersions: [] };
+    try {
+      await writeJournal(layout, journal);
+      pruned = await prune(ctx, previous, state.id, journal);
+    } catch (error) {
+      input.say(`rolled back, but tidying up after it failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return finish(ctx, 'rolled-back', message, { changes, version: previous, previous: state.id, ...pruned });
   });
 }

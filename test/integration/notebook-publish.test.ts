@@ -147,6 +147,17 @@ describe('publishing notebooks from git', () => {
     expect(report.message).toBe(`published version ${report.version} to ${s.target}: 2 added, 0 changed, 0 removed`);
   });
 
+  it('follows a tag, and the remote\'s default branch when no ref is given', async () => {
+    const s = await scene();
+    const bare = await createBareUpstream(s.upstreams, 'tagged', { 'a.ipynb': nb('v1') });
+    await git(bare, 'tag', '-a', '-m', 'Release 1', 'v1', 'main');
+    await change(bare, { write: { 'a.ipynb': nb('v2') } }, 'After the release');
+    const report = await s.run([source(bare, { ref: 'v1', dest: 'release' }), source(bare, { ref: undefined, dest: 'latest' })]);
+    expect(report.outcome, report.message).toBe('published');
+    expect(await published(s.target)).toEqual({ 'release/a.ipynb': nb('v1'), 'latest/a.ipynb': nb('v2') });
+    expect(s.lines.find((l) => l.startsWith('source 2 ('))).toContain('(default branch)');
+  });
+
   it('changes nothing, not even a time stamp, when the sources have not moved', async () => {
     const s = await scene();
     const bare = await createBareUpstream(s.upstreams, 'stable', { 'a.ipynb': nb('a') });
@@ -362,6 +373,31 @@ describe('publishing notebooks from git', () => {
     expect(s.lines).toContain(`recorded the link to version ${v1.version}, made at ${linkMade}, which the journal had missed`);
     const journal = JSON.parse(await readFile(path.join(versions, 'journal.json'), 'utf8')) as { swaps: unknown[] };
     expect(journal.swaps).toEqual([{ at: linkMade, from: null, to: v1.version, why: 'recovered' }]);
+  });
+
+  it('runs one at a time, and refuses to replace a target it did not make', async () => {
+    const s = await scene();
+    const bare = await createBareUpstream(s.upstreams, 'guarded', { 'a.ipynb': nb('a') });
+    const outcomes = await Promise.all([s.run([source(bare)]), s.run([source(bare)])]);
+    expect(outcomes.map((r) => r.outcome).sort()).toEqual(['locked', 'published']);
+    expect(outcomes.find((r) => r.outcome === 'locked')?.message).toMatch(/^another notebook deploy is running \(started .* pid \d+\); not running now$/);
+
+    const elsewhere = path.join(s.root, 'elsewhere');
+    await mkdir(elsewhere);
+    await rm(s.target);
+    await symlink(elsewhere, s.target);
+    const foreign = await s.run([source(bare)]);
+    expect(foreign.outcome).toBe('failed');
+    expect(foreign.message).toBe(`${s.target} is a symbolic link to ${elsewhere}, which this job did not make; nothing published: remove the link, or set AUTODEPLOY_NOTEBOOK_TARGET_DIR to another path`);
+    expect(await readlink(s.target)).toBe(elsewhere);
+
+    // A parent that is a file: the run fails whole, with the step and the path.
+    const blocked = await scene();
+    await mkdir(blocked.root, { recursive: true });
+    await writeFile(path.dirname(blocked.target), 'a file where the user data directory should be');
+    const report = await blocked.run([source(bare)]);
+    expect(report.outcome).toBe('failed');
+    expect(report.message).toMatch(/^nothing published, the current set stays: .* failed on .*jupyterhub_user_data.* \(ENOTDIR\)/);
   });
 
   it('republishes when only the owner changes', async () => {

@@ -9,7 +9,7 @@ import { SHARED_DEPLOY_KEY } from '../../src/git/deploy-keys.js';
 import { cacheDirFor } from '../../src/git/source-cache.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/notebooks/source-spec.js';
-import { createBareUpstream, generateDeployKey, makeTempDir, pushUpstream, removeTempDir, type DeployKey } from '../fixtures/git-repos.js';
+import { createBareUpstream, generateDeployKey, git, makeTempDir, pushUpstream, removeTempDir, type DeployKey } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
 
 // Notebook sources over a real SSH git server that accepts each deploy key for its own
@@ -148,6 +148,22 @@ describe('notebook sources over ssh', () => {
     expect(moved.sent).toContain('command=fetch');
     expect((await cacheObjects(s.stateDir, r.url, r.name)).length).toBeGreaterThan(objects.length);
     expect(await readFile(path.join(s.target, 'a.ipynb'), 'utf8')).toBe('{"a": 2}\n');
+  });
+
+  it('does not even connect for a source pinned to a commit the cache already has', async () => {
+    const r = await repo('pinned');
+    const pinnedSource = { ...source(r.url), ref: (await git(r.bare, 'rev-parse', 'main')).trim() };
+    const s = await scene();
+    const before = server.stats();
+    expect((await s.run([pinnedSource])).outcome).toBe('published');
+    expect(server.stats().uploadPackSessions).toBe(before.uploadPackSessions + 1);
+
+    await pushUpstream(r.bare, { 'notebooks/a.ipynb': '{"a": "moved on"}\n' }, 'Move main on');
+    const connections = server.stats().connections;
+    const again = await s.run([pinnedSource]);
+    expect(again.outcome).toBe('unchanged');
+    expect(server.stats().connections).toBe(connections);
+    expect(await readFile(path.join(s.target, 'a.ipynb'), 'utf8')).toBe('{"a": 1}\n');
   });
 
   it('falls back to the shared read-only key when the repository has none of its own', async () => {
