@@ -8,9 +8,10 @@ import { schedulerInstance } from '../jobs/instance.js';
 import { runOnce } from '../jobs/run-once.js';
 import type { LockHolder } from '../deploy/lock.js';
 import { createMasker, type Masker } from '../logging/mask.js';
-import { defaultsFile, resolveEnvFile, schedulerContext, write, type CommandContext } from './common.js';
+import { defaultsFile, resolveEnvFile, write, type CommandContext } from './common.js';
 
 export interface DeploySetup {
+  readonly envFile: string;
   readonly config: Config;
   readonly composeDir: string;
   readonly checkouts: readonly string[];
@@ -31,6 +32,7 @@ export async function deploySetup(envFileFlag: string | undefined, { env, stderr
     return undefined;
   }
   return {
+    envFile,
     config: result.config,
     composeDir,
     checkouts: [checkoutRootOf(composeDir), ...result.config.settings.extraRepos],
@@ -66,24 +68,30 @@ export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder
 }
 
 /**
- * When this CLI runs in the scheduler's container, runs `autodeploy status` in a container made
- * like the autodeploy job's: it mounts every checkout and whatever AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS
- * adds, so the status is what a deploy would see. Returns its exit code, or undefined when the
- * status is to be taken here (outside any container, or already inside a job's).
+ * When this CLI runs in the scheduler's container (not already in a job's), runs `command` in a
+ * container made like the built-in job's of that kind: that one mounts every checkout, the
+ * notebook target, and whatever the job's extra docker options add, so the command sees what
+ * the job sees. Returns its exit code, or undefined when the command is to run here.
  */
-export async function statusInJobContainer(context: CommandContext, mask: (text: string) => string, json: boolean): Promise<number | undefined> {
+export async function runInBuiltinJobContainer(
+  context: CommandContext,
+  envFile: string,
+  kind: 'autodeploy' | 'notebookdeploy',
+  command: readonly string[],
+): Promise<number | undefined> {
   if (context.env['AUTODEPLOY_JOB'] !== undefined) return undefined;
   const containers = dockerJobContainers(connectDocker({}, { ...context.env }));
-  const self = await schedulerContext(containers);
-  if (self.selfImage === undefined) return undefined;
-  const envFile = resolveEnvFile(undefined, context.env);
+  const selfContainer = await containers.self().catch(() => undefined);
+  if (selfContainer === undefined) return undefined;
+  const self = { selfImage: selfContainer.image, mounts: selfContainer.mounts };
   const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env }, context: self });
-  const job = result.ok ? result.config.jobs.find((j) => j.kind === 'autodeploy') : undefined;
-  if (job === undefined) return undefined;
+  const job = result.ok ? result.config.jobs.find((j) => j.kind === kind) : undefined;
+  if (!result.ok || job === undefined) return undefined;
+  const mask = createMasker(result.config.secrets);
   return runOnce(containers, job.container, {
-    job: 'autodeploy-status',
-    instance: schedulerInstance(context.env, await containers.self().catch(() => undefined), hostname()),
-    command: ['autodeploy', 'status', ...(json ? ['--json'] : [])],
+    job: `${kind}-manual`,
+    instance: schedulerInstance(context.env, selfContainer, hostname()),
+    command,
     onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, mask(line.text)),
   });
 }

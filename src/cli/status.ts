@@ -1,7 +1,7 @@
 import { checkCheckouts } from '../deploy/check.js';
 import { DeployState } from '../deploy/deploy-state.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
-import { deploySetup, statusInJobContainer } from './deploy-setup.js';
+import { deploySetup, runInBuiltinJobContainer } from './deploy-setup.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -14,7 +14,7 @@ export const statusCommand: Command = {
     const settings = setup.config.settings;
     // In the scheduler's container only COMPOSE_DIR is mounted; the autodeploy job's container
     // mounts every checkout. Ask from there rather than report checkouts as missing.
-    const delegated = await statusInJobContainer(context, setup.mask, values.json ?? false);
+    const delegated = await runInBuiltinJobContainer(context, setup.envFile, 'autodeploy', ['autodeploy', 'status', ...(values.json ? ['--json'] : [])]);
     if (delegated !== undefined) return delegated;
     const report = await checkCheckouts({
       checkouts: setup.checkouts,

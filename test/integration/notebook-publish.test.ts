@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/cli.js';
-import { dockerMountingContainers } from '../../src/cli/notebooks.js';
+import { dockerMountingContainers } from '../../src/docker/mounting-containers.js';
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookReport, type NotebookRunInput } from '../../src/notebooks/notebook-deploy.js';

@@ -3,7 +3,7 @@ import { mkdir, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
-import { dockerMountingContainers } from '../../src/cli/notebooks.js';
+import { dockerMountingContainers } from '../../src/docker/mounting-containers.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/notebooks/source-spec.js';

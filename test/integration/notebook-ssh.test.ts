@@ -3,7 +3,7 @@ import { access, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, w
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
-import { dockerMountingContainers } from '../../src/cli/notebooks.js';
+import { dockerMountingContainers } from '../../src/docker/mounting-containers.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { SHARED_DEPLOY_KEY } from '../../src/git/deploy-keys.js';
 import { cacheDirFor } from '../../src/git/source-cache.js';
