@@ -13,6 +13,8 @@ export interface GitClientOptions {
   readonly sshCommand?: string;
   /** stop a command after this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
   readonly timeoutMs?: number;
+  /** let `-c alias.*` through: only for the project's own constant aliases, never operator input */
+  readonly ownAliases?: boolean;
 }
 
 /** git, run in one checkout. */
@@ -65,7 +67,7 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
     config: ['safe.directory=*', 'core.quotePath=false'],
     timeout: { block: timeoutMs },
     allowEnvironment: ['GIT_TERMINAL_PROMPT', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
-    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined },
+    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined, allowUnsafeAlias: options.ownAliases === true },
     errors(error, result) {
       if (error instanceof GitPluginError) return error;
       // exitCode is null at run time when git was killed by a signal that was not ours.

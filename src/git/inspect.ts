@@ -57,22 +57,52 @@ function failed(state: CheckoutState, errorKind: CheckoutErrorKind, error: strin
   return { ...state, error, errorKind };
 }
 
+/**
+ * Lets every checkout's remote question leave before any checkout's local ones: starting a
+ * child process blocks Node for a few milliseconds (longer the larger the process), so
+ * sixty spawns in arrival order would hold the last remotes back behind the first disks.
+ */
+interface Phase {
+  /** this checkout has asked its remote (or will not) */
+  readonly asked: () => void;
+  /** every checkout has */
+  readonly allAsked: Promise<void>;
+}
+
 /** Every checkout at once: they spend their time waiting on the network. */
 export function inspectAll(paths: readonly string[], options: InspectOptions): Promise<CheckoutState[]> {
-  return Promise.all(paths.map((path) => inspectCheckout(path, options)));
+  let waiting = paths.length;
+  let release: () => void = () => undefined;
+  const allAsked = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return Promise.all(
+    paths.map((path) => {
+      let done = false;
+      const asked = (): void => {
+        if (done) return;
+        done = true;
+        waiting -= 1;
+        if (waiting === 0) release();
+      };
+      return inspectCheckout(path, options, { asked, allAsked });
+    }),
+  );
 }
 
 /** What the checkout at `path` looks like; problems end up in `error`, never thrown. */
-export async function inspectCheckout(path: string, options: InspectOptions): Promise<CheckoutState> {
+export async function inspectCheckout(path: string, options: InspectOptions, phase?: Phase): Promise<CheckoutState> {
   try {
-    return await inspect(path, options);
+    return await inspect(path, options, phase ?? { asked: () => undefined, allAsked: Promise.resolve() });
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     return failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout failed: ${message}`);
+  } finally {
+    phase?.asked();
   }
 }
 
-async function inspect(path: string, options: InspectOptions): Promise<CheckoutState> {
+async function inspect(path: string, options: InspectOptions, phase: Phase): Promise<CheckoutState> {
   let state = initialState(path);
   const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
@@ -84,10 +114,14 @@ async function inspect(path: string, options: InspectOptions): Promise<CheckoutS
 
   // Twenty checkouts are inspected at once on a small host, and the network is the slow part:
   // the remote is asked first, and the disk meanwhile, in as few git processes as git allows.
-  const local = gitClient(path, withTimeout({}, options.timeoutMs));
+  const local = gitClient(path, withTimeout({ ownAliases: true }, options.timeoutMs));
   const pick = await chooseDeployKey(options.keyRootDir, path);
   const advertised = pick.problem === undefined ? await askRemoteEarly(path, pick.key, options) : undefined;
-  const [status, config] = await Promise.all([statusOf(local), branchConfigOf(local)]);
+  phase.asked();
+  await phase.allAsked;
+  const observed = await localStateOf(local);
+  const status = observed?.status;
+  const config = observed?.config ?? new Map<string, string>();
   if (status === undefined) {
     await advertised?.answer;
     return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
@@ -175,18 +209,10 @@ interface LocalStatus {
 }
 
 /**
- * HEAD, the branch, its upstream and every local change in one process: `git status
- * --porcelain=v2 --branch` (https://git-scm.com/docs/git-status#_porcelain_format_version_2).
- * Undefined when `path` is not in a git checkout.
+ * HEAD, the branch, its upstream and every local change, from `git status --porcelain=v2
+ * --branch -z` (https://git-scm.com/docs/git-status#_porcelain_format_version_2).
  */
-async function statusOf(git: GitClient): Promise<LocalStatus | undefined> {
-  let out: string;
-  try {
-    out = await git.run(['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=all', '-z']);
-  } catch (error) {
-    if (error instanceof GitError && /not a git repository/i.test(error.stderr)) return undefined;
-    throw error;
-  }
+function parseStatus(out: string): LocalStatus {
   let head: string | undefined;
   let branch: string | undefined;
   let upstreamShort: string | undefined;
@@ -216,19 +242,40 @@ async function statusOf(git: GitClient): Promise<LocalStatus | undefined> {
   return { head, branch, upstreamShort, dirty };
 }
 
-/** `branch.*.remote`, `branch.*.merge` and `remote.*.url`, in one process. */
-async function branchConfigOf(git: GitClient): Promise<Map<string, string>> {
-  const out = await git.run(['config', '-z', '--get-regexp', '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$']).catch((error: unknown) => {
-    // exit 1: none is set
-    if (error instanceof GitError && error.exitCode === 1) return '';
-    throw error;
-  });
+/** `branch.*.remote`, `branch.*.merge` and `remote.*.url` as `git config -z --get-regexp` prints them. */
+function parseConfig(out: string): Map<string, string> {
   const values = new Map<string, string>();
   for (const entry of out.split('\0')) {
     const newline = entry.indexOf('\n');
     if (newline !== -1) values.set(entry.slice(0, newline), entry.slice(newline + 1));
   }
   return values;
+}
+
+const CONFIG_MARK = '#config';
+/**
+ * `git status` and `git config` in one process started by Node (git runs the two itself,
+ * through a one-off alias): each child process Node starts blocks it for a few milliseconds,
+ * and twenty checkouts at once would queue forty of them. The status exit code is the
+ * command's; `git config` exits 1 when nothing matches, which is not a failure.
+ */
+const LOCAL_STATE_ALIAS =
+  '!git --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z; s=$?; ' +
+  `printf '\\0${CONFIG_MARK}\\0'; ` +
+  "git config -z --get-regexp '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$'; exit $s";
+
+/** Undefined when the checkout is not a git checkout. */
+async function localStateOf(git: GitClient): Promise<{ status: LocalStatus; config: Map<string, string> } | undefined> {
+  let out: string;
+  try {
+    out = await git.run(['-c', `alias.autodeploy-local-state=${LOCAL_STATE_ALIAS}`, 'autodeploy-local-state']);
+  } catch (error) {
+    if (error instanceof GitError && /not a git repository/i.test(error.stderr)) return undefined;
+    throw error;
+  }
+  const mark = out.indexOf(`\0${CONFIG_MARK}\0`);
+  if (mark === -1) throw new Error(`unexpected output of git status and git config: ${JSON.stringify(out.slice(0, 200))}`);
+  return { status: parseStatus(out.slice(0, mark)), config: parseConfig(out.slice(mark + CONFIG_MARK.length + 2)) };
 }
 
 /**
