@@ -37,7 +37,7 @@ class ExitStatus extends SimpleGitError {
   }
 }
 
-function sealedEnv(sshCommand: string | undefined): Record<string, string> {
+export function sealedEnv(sshCommand: string | undefined): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     // git's and ssh's messages are matched in English by classifyGitError.

@@ -6,7 +6,8 @@ import { stat } from 'node:fs/promises';
 import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../deploy/verdict-types.js';
 import { chooseDeployKey } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
-import { gitClient, type GitClient } from './git-client.js';
+import { DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
+import { readLocalStates, type RawLocalState } from './local-states.js';
 import { GitError } from './git-error.js';
 import { prepareKnownHosts } from './known-hosts.js';
 import { parseNameStatus } from './name-status.js';
@@ -67,6 +68,8 @@ interface Phase {
   readonly asked: () => void;
   /** every checkout has */
   readonly allAsked: Promise<void>;
+  /** the local state of every checkout, read by one process once all remotes are asked */
+  readonly localStates: Promise<ReadonlyMap<string, RawLocalState>>;
 }
 
 /** Every checkout at once: they spend their time waiting on the network. */
@@ -76,6 +79,7 @@ export function inspectAll(paths: readonly string[], options: InspectOptions): P
   const allAsked = new Promise<void>((resolve) => {
     release = resolve;
   });
+  const localStates = allAsked.then(() => readLocalStates(paths, options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS));
   return Promise.all(
     paths.map((path) => {
       let done = false;
@@ -85,7 +89,7 @@ export function inspectAll(paths: readonly string[], options: InspectOptions): P
         waiting -= 1;
         if (waiting === 0) release();
       };
-      return inspectCheckout(path, options, { asked, allAsked });
+      return inspectCheckout(path, options, { asked, allAsked, localStates });
     }),
   );
 }
@@ -93,7 +97,7 @@ export function inspectAll(paths: readonly string[], options: InspectOptions): P
 /** What the checkout at `path` looks like; problems end up in `error`, never thrown. */
 export async function inspectCheckout(path: string, options: InspectOptions, phase?: Phase): Promise<CheckoutState> {
   try {
-    return await inspect(path, options, phase ?? { asked: () => undefined, allAsked: Promise.resolve() });
+    return await inspect(path, options, phase ?? { asked: () => undefined, allAsked: Promise.resolve(), localStates: Promise.resolve(new Map()) });
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     return failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout failed: ${message}`);
@@ -119,7 +123,8 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
   const advertised = pick.problem === undefined ? await askRemoteEarly(path, pick.key, options) : undefined;
   phase.asked();
   await phase.allAsked;
-  const observed = await localStateOf(local);
+  const raw = (await phase.localStates).get(path);
+  const observed = raw !== undefined && raw.statusExit === 0 ? { status: parseStatus(raw.status), config: parseConfig(raw.config) } : await localStateOf(local);
   const status = observed?.status;
   const config = observed?.config ?? new Map<string, string>();
   if (status === undefined) {
