@@ -149,21 +149,8 @@ function notebookDeployContainer(input: BuiltinInput, target: string): Container
   const env: Record<string, string> = { AUTODEPLOY_ENV_FILE: input.envFile };
   if (settings.composeDir !== undefined) env['COMPOSE_DIR'] = settings.composeDir;
   if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
-  return {
-    image: context.selfImage ?? settings.image ?? DEFAULT_SCHEDULER_IMAGE,
-    command: ['autodeploy', 'notebooks'],
-    entrypoint: undefined,
-    volumes: [...volumes],
-    env,
-    envFiles: [],
-    user: undefined,
-    workdir: undefined,
-    network: undefined,
-    extraHosts: [],
-    labels: {},
-    // The name is the publish's mutex, as for autodeploy.
-    containerName: 'notebookdeploy',
-  };
+  // The name is the publish's mutex, as for autodeploy.
+  return schedulerImageContainer(input, { command: ['autodeploy', 'notebooks'], containerName: 'notebookdeploy', volumes, env });
 }
 
 const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
@@ -189,11 +176,11 @@ function autodeployContainer(input: BuiltinInput, composeDir: string, extra: Doc
 
   const env: Record<string, string> = { ...extra.env, COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
   if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
-  return {
-    image: context.selfImage ?? settings.image ?? DEFAULT_SCHEDULER_IMAGE,
+  // The name is the deploy's mutex: one deploy at a time, whoever starts it.
+  return schedulerImageContainer(input, {
     command: ['autodeploy', 'deploy'],
-    entrypoint: undefined,
-    volumes: [...volumes],
+    containerName: 'autodeploy',
+    volumes,
     env,
     envFiles: [...extra.envFiles],
     user: extra.user,
@@ -201,7 +188,24 @@ function autodeployContainer(input: BuiltinInput, composeDir: string, extra: Doc
     network: extra.network,
     extraHosts: [...extra.extraHosts],
     labels: { ...extra.labels },
-    // The name is the deploy's mutex: one deploy at a time, whoever starts it.
-    containerName: 'autodeploy',
+  });
+}
+
+/** A built-in job's container: the scheduler's own image, with what the job adds. */
+function schedulerImageContainer(
+  input: BuiltinInput,
+  job: Pick<ContainerSpec, 'command' | 'containerName' | 'env'> & Partial<Omit<ContainerSpec, 'volumes'>> & { readonly volumes: ReadonlySet<string> },
+): ContainerSpec {
+  return {
+    image: input.context.selfImage ?? input.settings.image ?? DEFAULT_SCHEDULER_IMAGE,
+    entrypoint: undefined,
+    envFiles: [],
+    user: undefined,
+    workdir: undefined,
+    network: undefined,
+    extraHosts: [],
+    labels: {},
+    ...job,
+    volumes: [...job.volumes],
   };
 }
