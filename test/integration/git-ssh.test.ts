@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, chmod, copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
   type DeployKey,
 } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
+import { tracingPackets } from '../fixtures/git-trace.js';
 
 const PARALLEL_CHECKOUTS = 20;
 
@@ -79,36 +79,6 @@ async function knownHostsEntry(file: string, host: string): Promise<string> {
     child.once('error', reject);
     child.once('close', () => resolve(out.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n')));
   });
-}
-
-/**
- * Runs `action` with git's packet trace on (GIT_TRACE_PACKET, through a `git` first on PATH
- * that sets it and runs the real one) and returns the packets the fetching side sent.
- */
-async function tracingPackets<T>(dir: string, action: () => Promise<T>): Promise<{ result: T; sent: string }> {
-  const realGit = await which('git');
-  const bin = await mkdtemp(path.join(dir, 'trace-bin-'));
-  const trace = path.join(bin, 'packets.trace');
-  await writeFile(path.join(bin, 'git'), `#!/bin/sh\nGIT_TRACE_PACKET='${trace}' exec '${realGit}' "$@"\n`, { mode: 0o755 });
-  const savedPath = process.env.PATH;
-  process.env.PATH = `${bin}:${savedPath ?? ''}`;
-  try {
-    const result = await action();
-    const lines = (await readFile(trace, 'utf8')).split('\n');
-    // "packet:        fetch> command=ls-refs" (or "ls-remote>"): what the client sent; the server's upload-pack traces as "upload-pack".
-    const sent = lines.filter((l) => / (?:fetch|ls-remote)> /.test(l)).map((l) => l.replace(/^.* (?:fetch|ls-remote)> /, '')).join('\n');
-    return { result, sent };
-  } finally {
-    process.env.PATH = savedPath;
-  }
-}
-
-async function which(command: string): Promise<string> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const candidate = path.join(dir, command);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
-  }
-  throw new Error(`${command} is not on PATH`);
 }
 
 async function closedPort(): Promise<number> {

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
@@ -11,6 +10,7 @@ import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/note
 import type { NotebookSource } from '../../src/notebooks/source-spec.js';
 import { createBareUpstream, generateDeployKey, git, makeTempDir, pushUpstream, removeTempDir, type DeployKey } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
+import { tracingPackets } from '../fixtures/git-trace.js';
 
 // Notebook sources over a real SSH git server that accepts each deploy key for its own
 // repository only, with host keys checked: keys are chosen by repository name, and a source
@@ -86,34 +86,6 @@ async function cacheObjects(stateDir: string, url: string, name: string): Promis
   return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name))).sort();
 }
 
-/**
- * Runs `action` with git's packet trace on (GIT_TRACE_PACKET, set by a `git` first on PATH that
- * runs the real one) and returns the packets the fetching side sent.
- */
-async function tracingPackets<T>(action: () => Promise<T>): Promise<{ result: T; sent: string }> {
-  let realGit: string | undefined;
-  for (const candidate of (process.env.PATH ?? '').split(':').map((d) => path.join(d, 'git'))) {
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) {
-      realGit = candidate;
-      break;
-    }
-  }
-  if (realGit === undefined) throw new Error('git is not on PATH');
-  const bin = await mkdtemp(path.join(dir, 'trace-bin-'));
-  const trace = path.join(bin, 'packets.trace');
-  await writeFile(path.join(bin, 'git'), `#!/bin/sh\nGIT_TRACE_PACKET='${trace}' exec '${realGit}' "$@"\n`, { mode: 0o755 });
-  const savedPath = process.env.PATH;
-  process.env.PATH = `${bin}:${savedPath ?? ''}`;
-  try {
-    const result = await action();
-    const lines = (await readFile(trace, 'utf8').catch(() => '')).split('\n');
-    const sent = lines.filter((l) => / fetch> /.test(l)).map((l) => l.replace(/^.* fetch> /, '')).join('\n');
-    return { result, sent };
-  } finally {
-    process.env.PATH = savedPath;
-  }
-}
-
 describe('notebook sources over ssh', () => {
   it('fetches with the repository\'s own deploy key; an unmoved source then costs one ref advertisement and transfers nothing', async () => {
     const r = await repo('tutorials');
@@ -127,7 +99,7 @@ describe('notebook sources over ssh', () => {
     const objects = await cacheObjects(s.stateDir, r.url, r.name);
     const linkBefore = await lstat(s.target);
     const sessions = server.stats();
-    const unmoved = await tracingPackets(() => s.run([source(r.url)]));
+    const unmoved = await tracingPackets(dir, () => s.run([source(r.url)]));
     expect(unmoved.result.outcome).toBe('unchanged');
     const after = server.stats();
     // Asked over protocol v2 for the one ref; no fetch command (no wants, no haves), nothing stored.
@@ -142,7 +114,7 @@ describe('notebook sources over ssh', () => {
 
     // The same measures see a transfer when there is one.
     await pushUpstream(r.bare, { 'notebooks/a.ipynb': '{"a": 2}\n' }, 'Change a');
-    const moved = await tracingPackets(() => s.run([source(r.url)]));
+    const moved = await tracingPackets(dir, () => s.run([source(r.url)]));
     expect(moved.result.outcome).toBe('published');
     expect(moved.result.changes).toEqual({ added: [], changed: ['a.ipynb'], removed: [] });
     expect(moved.sent).toContain('command=fetch');
