@@ -294,18 +294,8 @@ class Scanner {
         return out.pieces;
       }
       if (c === '\\') {
-        const next = this.src[this.pos + 1];
-        if (next === undefined) throw this.unterminated('double quote', openLine);
-        if (next === '\n') {
-          this.pos += 2;
-          this.line += 1;
-        } else if ('$`"\\'.includes(next)) {
-          out.text(next);
-          this.pos += 2;
-        } else {
-          out.text('\\');
-          this.pos += 1;
-        }
+        if (this.src[this.pos + 1] === undefined) throw this.unterminated('double quote', openLine);
+        this.backslash(out, (next) => '$`"\\'.includes(next));
         continue;
       }
       if (c === '`') throw this.commandSubstitution();
@@ -319,6 +309,24 @@ class Scanner {
     }
   }
 
+  /**
+   * A backslash at the cursor, as sh reads it: before a newline, a line continuation; before a
+   * character `escapes` accepts, that character; otherwise (or at the end) the backslash itself.
+   */
+  private backslash(out: PieceBuilder, escapes: (next: string) => boolean): void {
+    const next = this.src[this.pos + 1];
+    if (next === '\n') {
+      this.pos += 2;
+      this.line += 1;
+    } else if (next !== undefined && escapes(next)) {
+      out.text(next);
+      this.pos += 2;
+    } else {
+      out.text('\\');
+      this.pos += 1;
+    }
+  }
+
   private unquoted(key: string): Piece[] {
     const out = new PieceBuilder();
     const start = this.pos;
@@ -326,17 +334,7 @@ class Scanner {
       const c = this.peek();
       if (c === undefined || c === ' ' || c === '\t' || c === '\n') return out.pieces;
       if (c === '\\') {
-        const next = this.src[this.pos + 1];
-        if (next === undefined) {
-          out.text('\\');
-          this.pos += 1;
-        } else if (next === '\n') {
-          this.pos += 2;
-          this.line += 1;
-        } else {
-          out.text(next);
-          this.pos += 2;
-        }
+        this.backslash(out, () => true);
         continue;
       }
       if (c === "'" || c === '"') {
@@ -444,20 +442,7 @@ class Scanner {
         return out.pieces;
       }
       if (c === '\\') {
-        const next = this.src[this.pos + 1];
-        if (next === undefined) {
-          out.text('\\');
-          this.pos += 1;
-        } else if (next === '\n') {
-          this.pos += 2;
-          this.line += 1;
-        } else if (context === 'none' || '$`"\\}'.includes(next)) {
-          out.text(next);
-          this.pos += 2;
-        } else {
-          out.text('\\');
-          this.pos += 1;
-        }
+        this.backslash(out, (next) => context === 'none' || '$`"\\}'.includes(next));
         continue;
       }
       if (c === '"' || c === "'") {
