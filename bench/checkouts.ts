@@ -129,7 +129,7 @@ export const checkoutsSection: Section = {
         notes: [
           `${SAMPLES} samples each after a warm-up, interleaved; medians. One SSH git server on loopback (ssh2, in its own process), one ed25519 deploy key per repository, host key pinned.`,
           '  autodeploy check: checkCheckouts (the code of `autodeploy status` and of every deploy run), all checkouts at once: per checkout',
-          '    an ls-remote of its remote (started first), `git status` and `git config` meanwhile, and a fetch only when the branch moved.',
+          '    an ls-remote of its remote (all started at once by one shell), `git status` and `git config` meanwhile, and a fetch only when the branch moved.',
           '  triggerdeploy.sh loop: per checkout in turn, `git fetch --prune --all` with its key, then `git rev-list --count` both ways.',
           '  floor: one `git ls-remote` per checkout, all at once: an SSH handshake and a ref advertisement each.',
           `  git sessions the server served during the samples: ${sessions} (${SAMPLES} x ${CHECKOUTS} checkouts x 3 ways).`,

@@ -7,7 +7,7 @@ import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../deplo
 import { chooseDeployKey } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
 import { DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
-import { readLocalStates, type RawLocalState } from './local-states.js';
+import { firstLook, type FirstLook, type FirstLookRequest, type RawRemoteAnswer } from './first-look.js';
 import { GitError } from './git-error.js';
 import { prepareKnownHosts } from './known-hosts.js';
 import { parseNameStatus } from './name-status.js';
@@ -59,37 +59,60 @@ function failed(state: CheckoutState, errorKind: CheckoutErrorKind, error: strin
 }
 
 /**
- * Lets every checkout's remote question leave before any checkout's local ones: starting a
- * child process blocks Node for a few milliseconds (longer the larger the process), so
- * sixty spawns in arrival order would hold the last remotes back behind the first disks.
+ * Lets every checkout hand in its first question before any is asked: then one shell asks all
+ * of them at once (see first-look.ts), instead of Node starting sixty processes in turn.
  */
 interface Phase {
-  /** this checkout has asked its remote (or will not) */
-  readonly asked: () => void;
-  /** every checkout has */
-  readonly allAsked: Promise<void>;
-  /** the local state of every checkout, read by one process once all remotes are asked */
-  readonly localStates: Promise<ReadonlyMap<string, RawLocalState>>;
+  /** this checkout's request, or undefined when it has none; resolves with every checkout's answers */
+  readonly look: (request: FirstLookRequest | undefined) => Promise<FirstLook | undefined>;
 }
+
+/** A checkout inspected alone still asks in one process. */
+const ALONE: (timeoutMs: number) => Phase = (timeoutMs) => ({
+  look: async (request) => (request === undefined ? undefined : (await firstLook([request], timeoutMs))[0]),
+});
 
 /** Every checkout at once: they spend their time waiting on the network. */
 export function inspectAll(paths: readonly string[], options: InspectOptions): Promise<CheckoutState[]> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const requests: Array<FirstLookRequest | undefined> = [];
   let waiting = paths.length;
-  let release: () => void = () => undefined;
-  const allAsked = new Promise<void>((resolve) => {
+  let release: (answers: Promise<Array<FirstLook | undefined>>) => void = () => undefined;
+  const answers = new Promise<Array<FirstLook | undefined>>((resolve) => {
     release = resolve;
   });
-  const localStates = allAsked.then(() => readLocalStates(paths, options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS));
+  const arrived = (): void => {
+    waiting -= 1;
+    if (waiting > 0) return;
+    const asked = requests.flatMap((r, i) => (r === undefined ? [] : [{ r, i }]));
+    release(
+      // A first look that could not be taken at all leaves every checkout to ask alone.
+      firstLook(asked.map((a) => a.r), timeoutMs).catch(() => []).then((looks: readonly FirstLook[]) => {
+        const byIndex: Array<FirstLook | undefined> = new Array(paths.length).fill(undefined);
+        asked.forEach((a, k) => (byIndex[a.i] = looks[k]));
+        return byIndex;
+      }),
+    );
+  };
   return Promise.all(
-    paths.map((path) => {
-      let done = false;
-      const asked = (): void => {
-        if (done) return;
-        done = true;
-        waiting -= 1;
-        if (waiting === 0) release();
+    paths.map((path, i) => {
+      let handedIn = false;
+      const phase: Phase = {
+        look: async (request) => {
+          if (!handedIn) {
+            handedIn = true;
+            requests[i] = request;
+            arrived();
+          }
+          return (await answers)[i];
+        },
       };
-      return inspectCheckout(path, options, { asked, allAsked, localStates });
+      return inspectCheckout(path, options, phase).finally(() => {
+        if (!handedIn) {
+          handedIn = true;
+          arrived();
+        }
+      });
     }),
   );
 }
@@ -97,12 +120,10 @@ export function inspectAll(paths: readonly string[], options: InspectOptions): P
 /** What the checkout at `path` looks like; problems end up in `error`, never thrown. */
 export async function inspectCheckout(path: string, options: InspectOptions, phase?: Phase): Promise<CheckoutState> {
   try {
-    return await inspect(path, options, phase ?? { asked: () => undefined, allAsked: Promise.resolve(), localStates: Promise.resolve(new Map()) });
+    return await inspect(path, options, phase ?? ALONE(options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS));
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     return failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout failed: ${message}`);
-  } finally {
-    phase?.asked();
   }
 }
 
@@ -120,15 +141,13 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
   // the remote is asked first, and the disk meanwhile, in as few git processes as git allows.
   const local = gitClient(path, withTimeout({ ownAliases: true }, options.timeoutMs));
   const pick = await chooseDeployKey(options.keyRootDir, path);
-  const advertised = pick.problem === undefined ? await askRemoteEarly(path, pick.key, options) : undefined;
-  phase.asked();
-  await phase.allAsked;
-  const raw = (await phase.localStates).get(path);
+  const sshCommand = pick.problem === undefined ? await earlySshCommand(pick.key, options) : undefined;
+  const look = await phase.look({ path, sshCommand });
+  const raw = look?.local;
   const observed = raw !== undefined && raw.statusExit === 0 ? { status: parseStatus(raw.status), config: parseConfig(raw.config) } : await localStateOf(local);
   const status = observed?.status;
   const config = observed?.config ?? new Map<string, string>();
   if (status === undefined) {
-    await advertised?.answer;
     return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
   }
   const { head, branch } = status;
@@ -149,7 +168,7 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
       key: pick.key,
       remoteUrl: state.remoteUrl ?? upstream.remote,
       head,
-      advertised: await advertised?.answer,
+      advertised: look?.remote === undefined ? undefined : advertisedFrom(path, look.remote, options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS),
     });
     if ('kind' in fetched) return failed(state, fetched.kind, fetched.message);
     // The remote branch is where HEAD is: up to date, and nothing was fetched.
@@ -176,32 +195,43 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
 }
 
 /**
- * `git ls-remote --heads` of the current branch's remote, started before anything else is known
- * (the key comes from the checkout's name, not from git): ref → commit, or git's error, or
- * undefined when it could not be asked (the question is then asked later, precisely).
+ * What `git ls-remote --heads` of the current branch's remote said when it was asked first,
+ * before anything else was known (the key comes from the checkout's name, not from git): ref →
+ * commit, or git's error.
  */
 type Advertised = Map<string, string> | GitError;
 
-async function askRemoteEarly(path: string, key: DeployKeyChoice, options: InspectOptions): Promise<{ readonly answer: Promise<Advertised | undefined> } | undefined> {
+/** The ssh command of the first question, or undefined when it cannot be asked yet (it is asked later, precisely). */
+async function earlySshCommand(key: DeployKeyChoice, options: InspectOptions): Promise<string | undefined> {
   const hostKeys: HostKeyPolicy = { knownHostsFile: options.knownHostsFile, pinned: options.pinned };
   if ((await prepareKnownHosts(hostKeys)) !== undefined) return undefined;
-  let sshCommand: string;
   try {
-    sshCommand = sshCommandFor({ ...hostKeys, key, ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }) });
+    return sshCommandFor({ ...hostKeys, key, ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }) });
   } catch {
     return undefined;
   }
-  // Wrapped: an async function returning the promise itself would wait for it.
-  const answer = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs))
-    .run(['ls-remote', '--heads'])
-    .then(
-      (out) => new Map(out.split('\n').filter((line) => line.includes('\t')).map((line) => {
-        const [commit = '', ref = ''] = line.split('\t');
-        return [ref, commit] as const;
-      })),
-      (error: unknown) => (error instanceof GitError ? error : undefined),
-    );
-  return { answer };
+}
+
+function advertisedFrom(path: string, answer: RawRemoteAnswer, timeoutMs: number): Advertised {
+  const args = ['ls-remote', '--heads'];
+  if (answer.exitCode === 0) return parseAdvertised(answer.stdout);
+  return new GitError({
+    args,
+    repoPath: path,
+    exitCode: answer.exitCode,
+    stderr: redactCredentials(answer.stderr),
+    timedOutAfterMs: answer.exitCode === undefined ? timeoutMs : undefined,
+  });
+}
+
+/** `<commit>\t<ref>` lines, as ls-remote prints them. */
+function parseAdvertised(out: string): Map<string, string> {
+  return new Map(
+    out.split('\n').filter((line) => line.includes('\t')).map((line) => {
+      const [commit = '', ref = ''] = line.split('\t');
+      return [ref, commit] as const;
+    }),
+  );
 }
 
 interface LocalStatus {
@@ -355,12 +385,7 @@ async function fetchUpstream(path: string, local: GitClient, upstream: Upstream,
   }
   const git = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs));
   try {
-    const advertised =
-      options.advertised ??
-      new Map((await git.run(['ls-remote', '--', upstream.remote, upstream.remoteRef])).split('\n').filter((l) => l.includes('\t')).map((l) => {
-        const [commit = '', ref = ''] = l.split('\t');
-        return [ref, commit] as const;
-      }));
+    const advertised = options.advertised ?? parseAdvertised(await git.run(['ls-remote', '--', upstream.remote, upstream.remoteRef]));
     const remoteHead = advertised.get(upstream.remoteRef);
     if (remoteHead === undefined) {
       return { kind: 'branch-not-found', message: `${path}: ${upstream.remoteRef} on ${options.remoteUrl}: the upstream branch no longer exists on the remote; push it again or set another upstream (git branch --set-upstream-to)` };
