@@ -118,3 +118,14 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
     },
   };
 }
+
+/** The commit a revision names, or undefined when it names none (an unborn branch, a missing ref). */
+export async function commitOf(git: GitClient, rev: string): Promise<string | undefined> {
+  const out = await git.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch((error: unknown) => {
+    // --quiet: a missing revision exits 1 and says nothing.
+    if (error instanceof GitError && error.exitCode === 1) return '';
+    throw error;
+  });
+  const commit = out.trim();
+  return commit === '' ? undefined : commit;
+}

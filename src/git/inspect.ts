@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../deploy/verdict-types.js';
 import { chooseDeployKey } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
-import { DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
+import { commitOf, DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
 import { firstLook, type FirstLook, type FirstLookRequest, type RawRemoteAnswer } from './first-look.js';
 import { GitError } from './git-error.js';
 import { prepareKnownHosts } from './known-hosts.js';
@@ -169,13 +169,14 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
       remoteUrl: state.remoteUrl ?? upstream.remote,
       head,
       advertised: look?.remote === undefined ? undefined : advertisedFrom(path, look.remote, options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS),
+      earlySshCommand: sshCommand,
     });
     if ('kind' in fetched) return failed(state, fetched.kind, fetched.message);
     // The remote branch is where HEAD is: up to date, and nothing was fetched.
     if (fetched.remoteHead === head) return { ...state, upstreamHead: head };
   }
 
-  const upstreamHead = await revision(local, upstream.ref);
+  const upstreamHead = await commitOf(local, upstream.ref);
   if (upstreamHead === undefined) {
     return failed(state, 'branch-not-found', `${path}: the upstream ${upstream.short} does not exist; fetch it, or set another upstream (git branch --set-upstream-to)`);
   }
@@ -330,17 +331,6 @@ function withTimeout<T extends object>(base: T, timeoutMs: number | undefined): 
   return timeoutMs === undefined ? base : { ...base, timeoutMs };
 }
 
-/** The commit a revision names, or undefined when it names none (an unborn branch, a missing ref). */
-async function revision(git: GitClient, rev: string): Promise<string | undefined> {
-  const out = await git.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch((error: unknown) => {
-    // --quiet: a missing revision exits 1 and says nothing.
-    if (error instanceof GitError && error.exitCode === 1) return '';
-    throw error;
-  });
-  const commit = out.trim();
-  return commit === '' ? undefined : commit;
-}
-
 interface FetchOptions extends InspectOptions {
   readonly key: DeployKeyChoice;
   readonly remoteUrl: string;
@@ -348,6 +338,8 @@ interface FetchOptions extends InspectOptions {
   readonly head: string;
   /** what the remote said when asked early, if it was */
   readonly advertised: Advertised | undefined;
+  /** the ssh command it was asked with, if it was */
+  readonly earlySshCommand: string | undefined;
 }
 
 type FetchOutcome = { readonly remoteHead: string } | { readonly kind: CheckoutErrorKind; readonly message: string };
@@ -367,21 +359,24 @@ async function fetchUpstream(path: string, local: GitClient, upstream: Upstream,
   });
   // An early answer that failed is the answer: asking again would only wait for the same timeout.
   if (options.advertised instanceof GitError) return failure(options.advertised);
-  const overSsh = knownHostsName(options.remoteUrl) !== undefined;
-  if (overSsh) {
-    const problem = await prepareKnownHosts(hostKeys);
-    if (problem !== undefined) return { kind: 'known-hosts', message: `${path}: ${problem}` };
-  }
-  let sshCommand: string;
-  try {
-    sshCommand = sshCommandFor({
-      ...hostKeys,
-      key: options.key,
-      ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }),
-    });
-  } catch (error) {
-    if (error instanceof UnusableSshPathError) return { kind: 'unsafe-key', message: `${path}: ${error.message}` };
-    throw error;
+  // The first question's ssh command was built once the host keys were ready: it is used again.
+  let sshCommand = options.earlySshCommand;
+  if (sshCommand === undefined) {
+    const overSsh = knownHostsName(options.remoteUrl) !== undefined;
+    if (overSsh) {
+      const problem = await prepareKnownHosts(hostKeys);
+      if (problem !== undefined) return { kind: 'known-hosts', message: `${path}: ${problem}` };
+    }
+    try {
+      sshCommand = sshCommandFor({
+        ...hostKeys,
+        key: options.key,
+        ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }),
+      });
+    } catch (error) {
+      if (error instanceof UnusableSshPathError) return { kind: 'unsafe-key', message: `${path}: ${error.message}` };
+      throw error;
+    }
   }
   const git = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs));
   try {
@@ -391,7 +386,7 @@ async function fetchUpstream(path: string, local: GitClient, upstream: Upstream,
       return { kind: 'branch-not-found', message: `${path}: ${upstream.remoteRef} on ${options.remoteUrl}: the upstream branch no longer exists on the remote; push it again or set another upstream (git branch --set-upstream-to)` };
     }
     // Nothing to fetch when HEAD or the remote-tracking ref is there already.
-    if (remoteHead === options.head || remoteHead === (await revision(local, upstream.ref))) return { remoteHead };
+    if (remoteHead === options.head || remoteHead === (await commitOf(local, upstream.ref))) return { remoteHead };
     await git.run(['fetch', '--no-write-fetch-head', '--', upstream.remote, `+${upstream.remoteRef}:${upstream.ref}`]);
     return { remoteHead };
   } catch (error) {

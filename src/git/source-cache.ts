@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { gitClient, type GitClient } from './git-client.js';
+import { commitOf, gitClient, type GitClient } from './git-client.js';
 import { GitError } from './git-error.js';
 
 export interface CacheFetchOptions {
@@ -63,15 +63,6 @@ export async function ensureCacheRepo(dir: string): Promise<void> {
   if (exists) return;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await gitClient(dir).run(['init', '--quiet', '--bare']);
-}
-
-async function commitOf(git: GitClient, rev: string): Promise<string | undefined> {
-  const out = await git.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).catch((error: unknown) => {
-    if (error instanceof GitError && error.exitCode === 1) return '';
-    throw error;
-  });
-  const commit = out.trim();
-  return commit === '' ? undefined : commit;
 }
 
 /**
