@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { splitJobVariable } from '../../src/config/native-jobs.js';
 import { commandArgv } from '../../src/config/shell-words.js';
 import type { ContainerJob } from '../../src/jobs/job.js';
+import { refusedIssues, validConfig } from '../helpers/config.js';
 
 const DEFAULTS = { path: 'default.env', text: 'export AUTODEPLOY_LOG_DIR="/var/log/PAVICS"\nexport AUTODEPLOY_JOB_TIMEOUT=""\n' };
 
@@ -13,15 +14,11 @@ function load(envLocal: string, processEnv: Record<string, string> = {}) {
 }
 
 function config(envLocal: string, processEnv: Record<string, string> = {}): Config {
-  const result = load(envLocal, processEnv);
-  if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.issues.map(formatIssue).join('\n')}`);
-  return result.config;
+  return validConfig(load(envLocal, processEnv));
 }
 
 function problems(envLocal: string): string[] {
-  const result = load(envLocal);
-  if (result.ok) throw new Error('expected the configuration to be refused');
-  return result.issues.map(formatIssue);
+  return refusedIssues(load(envLocal));
 }
 
 function job(c: Config, name: string): ContainerJob {

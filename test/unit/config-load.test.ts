@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/config/issues.js';
-import { loadConfig, PROCESS_ENVIRONMENT, type Config, type LoadResult } from '../../src/config/load.js';
+import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
 import { KNOWN_SETTINGS } from '../../src/config/names.js';
 import { isSecretName } from '../../src/config/secrets.js';
+import { refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
 
 const root = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DEFAULT_ENV = readFileSync(root('config/default.env'), 'utf8');
@@ -18,16 +19,6 @@ function load(defaults: string, local: string, processEnv: Record<string, string
     ],
     processEnv,
   });
-}
-
-function valid(result: LoadResult): Config {
-  if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.issues.map(formatIssue).join('\n')}`);
-  return result.config;
-}
-
-function refused(result: LoadResult): string[] {
-  if (result.ok) throw new Error('expected the configuration to be refused');
-  return result.issues.map(formatIssue);
 }
 
 /** The example with its "#export" examples (and the lines of their quoted values) uncommented. */

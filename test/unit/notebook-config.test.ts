@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatIssue } from '../../src/config/issues.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import type { NotebookDeployJob } from '../../src/jobs/job.js';
 import { localSourcePath, parseNotebookSources } from '../../src/notebooks/source-spec.js';
+import { refusedIssues, validConfig } from '../helpers/config.js';
 
 const DEFAULTS = {
   path: 'default.env',
@@ -20,15 +20,11 @@ function load(envLocal: string, processEnv: Record<string, string> = {}) {
 }
 
 function config(envLocal: string): Config {
-  const result = load(envLocal);
-  if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.issues.map(formatIssue).join('\n')}`);
-  return result.config;
+  return validConfig(load(envLocal));
 }
 
 function problems(envLocal: string): string[] {
-  const result = load(envLocal);
-  if (result.ok) throw new Error('expected the configuration to be refused');
-  return result.issues.map(formatIssue);
+  return refusedIssues(load(envLocal));
 }
 
 function notebookJob(c: Config): NotebookDeployJob | undefined {
@@ -163,8 +159,7 @@ describe('the notebookdeploy job', () => {
       processEnv: { HOME: '/root' },
       context: { selfImage: 'autodeploy-scheduler:1.0', mounts: new Map([['/var/lib/autodeploy', 'birdhouse_autodeploy_state']]) },
     });
-    if (!c.ok) throw new Error(c.issues.map(formatIssue).join('\n'));
-    const job = notebookJob(c.config);
+    const job = notebookJob(validConfig(c));
     expect(job).toMatchObject({
       kind: 'notebookdeploy',
       name: 'notebookdeploy',
