@@ -1,5 +1,4 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judgeCheckout } from '../../src/deploy/verdict.js';
@@ -19,6 +18,7 @@ import {
   removeTempDir,
   runGit,
 } from '../fixtures/git-repos.js';
+import { closedPort } from '../helpers/ports.js';
 
 let dir: string;
 let options: InspectOptions;
@@ -44,15 +44,6 @@ async function fresh(files: Record<string, string> = { 'README.md': '# platform\
 
 async function judge(checkout: string): Promise<CheckoutVerdict> {
   return judgeCheckout(await inspectCheckout(checkout, options));
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function head(checkout: string): Promise<string> {

@@ -18,6 +18,7 @@ import {
 } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
 import { tracingPackets } from '../fixtures/git-trace.js';
+import { closedPort } from '../helpers/ports.js';
 
 const PARALLEL_CHECKOUTS = 20;
 
@@ -79,15 +80,6 @@ async function knownHostsEntry(file: string, host: string): Promise<string> {
     child.once('error', reject);
     child.once('close', () => resolve(out.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n')));
   });
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 beforeAll(async () => {
