@@ -5,9 +5,9 @@
 
 import { access, constants } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { connectDocker } from '../src/docker/job-containers.js';
+import { REPO_ROOT, TEST_IMAGE } from '../test/helpers/scheduler-env.js';
 import { Cleanups } from './cleanups.js';
 import { checkoutsSection } from './checkouts.js';
 import { latencySection } from './latency.js';
@@ -19,8 +19,6 @@ import { renderTable } from './table.js';
 /** Every section, in the order they run. Add a new one here. */
 const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection];
 
-const TEST_IMAGE = 'autodeploy-test/busybox:latest';
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const interrupt = new AbortController();
 
 function say(line = ''): void {

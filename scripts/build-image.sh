@@ -11,10 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 readonly TAG=${1:-autodeploy-scheduler:dev}
-if [ -z "${NODE_VERSION:-}" ]; then
-  NODE_VERSION=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || NODE_VERSION=20
-  [ "$NODE_VERSION" -ge 20 ] 2>/dev/null || NODE_VERSION=20
-fi
+NODE_VERSION=${NODE_VERSION:-$("$ROOT/scripts/host-node-major.sh")}
 export NODE_VERSION
 
 cd "$ROOT"

@@ -12,15 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 readonly CACHE_DIR="$ROOT/.cache/test-images"
-# The stand-in copies the host's node, so its major is the natural default
-# (20 on a host whose node is older than the project supports).
-host_node_major() {
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || major=20
-  [ "$major" -ge 20 ] 2>/dev/null || major=20
-  printf '%s\n' "$major"
-}
-NODE_VERSION=${NODE_VERSION:-$(host_node_major)}
+NODE_VERSION=${NODE_VERSION:-$("$ROOT/scripts/host-node-major.sh")}
 readonly NODE_VERSION
 readonly DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 

@@ -65,6 +65,11 @@ export async function ensureCacheRepo(dir: string): Promise<void> {
   await gitClient(dir).run(['init', '--quiet', '--bare']);
 }
 
+/** A full commit id (SHA-1 or SHA-256): fetched only when the cache does not have it already. */
+function isFullCommitId(ref: string): boolean {
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref);
+}
+
 /**
  * Brings the source's ref into the cache and returns its commit. A branch or tag is fetched
  * alone (protocol v2 advertises only it; an unmoved ref transfers nothing); a full commit id
@@ -76,7 +81,7 @@ export async function fetchIntoCache(dir: string, options: CacheFetchOptions): P
   const previous = await commitOf(git, localRef);
   const ref = options.ref;
 
-  if (ref !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref)) {
+  if (ref !== undefined && isFullCommitId(ref)) {
     const known = await commitOf(git, ref);
     if (known !== undefined) {
       // Keep it referenced, so that git's gc never drops it.

@@ -112,11 +112,6 @@ function checkRef(ref: string): string | undefined {
   return undefined;
 }
 
-/** A full commit id (SHA-1 or SHA-256): fetched only when the cache does not have it already. */
-export function isFullCommitId(ref: string): boolean {
-  return /^[0-9a-f]{40}$/.test(ref) || /^[0-9a-f]{64}$/.test(ref);
-}
-
 /** A source of the configuration: what the operator wrote, and the env file line it is on, for messages. */
 export interface NotebookSource extends NotebookSourceSpec {
   /** the line in env.local; undefined when the value did not come from a file line */
