@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { quote } from 'shell-quote';
 import type { ConfigIssue } from './issues.js';
+import { signalGroup } from '../process/group.js';
 
 export interface ShellEvalOptions {
   /** default.env first, then env.local */
@@ -104,13 +105,7 @@ export function evaluateWithShell(options: ShellEvalOptions): Promise<ShellEvalR
     const child = spawn(shell, ['-c', script, 'sh'], { env, cwd: dirname(last), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      signalGroup(child, 'SIGKILL');
     }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));

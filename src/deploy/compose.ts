@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { splitWords } from '../config/shell-words.js';
 import type { ComposeContainers } from '../docker/compose-project.js';
 import { parseComposeConfig } from './compose-services.js';
+import { signalGroup } from '../process/group.js';
 
 export type ComposeCommandSource = 'setting' | 'pavics-compose.sh' | 'birdhouse-compose.sh' | 'docker compose' | 'docker-compose';
 
@@ -178,9 +179,13 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
 
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
+    // Only while compose runs: once it has exited, its group is left alone.
+    const signal = (name: NodeJS.Signals): void => {
+      if (child.exitCode === null && child.signalCode === null) signalGroup(child, name);
+    };
     const stop = (): void => {
-      signalGroup(child, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+      signal('SIGTERM');
+      killTimer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
     const timer =
@@ -229,15 +234,6 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
     });
     child.once('close', finish);
   });
-}
-
-function signalGroup(child: ReturnType<typeof spawn>, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is gone already.
-  }
 }
 
 /** Splits streamed text into lines; a carriage return (progress redraw) ends a line too. */

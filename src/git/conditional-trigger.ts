@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gitClient } from './git-client.js';
+import { signalGroup } from '../process/group.js';
 
 export const CONDITIONAL_TRIGGER_PATH = 'autodeploy/conditional-trigger';
 export const DEFAULT_TRIGGER_TIMEOUT_MS = 60_000;
@@ -90,14 +91,7 @@ function runScript(command: string, args: readonly string[], options: { cwd: str
     child.stderr.on('data', collect);
 
     let timedOut = false;
-    const killGroup = (): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: the group is already gone.
-      }
-    };
+    const killGroup = (): void => signalGroup(child, 'SIGKILL');
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup();
