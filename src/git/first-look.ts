@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sealedEnv } from './git-client.js';
+import { signalGroup } from '../process/group.js';
 
 export interface FirstLookRequest {
   readonly path: string;
@@ -18,6 +19,8 @@ export interface RawLocalState {
   /** git status's exit code: 0, or 128 when the path is not a git checkout */
   readonly statusExit: number;
   readonly status: string;
+  /** git status's stderr when it failed; empty otherwise */
+  readonly statusError: string;
   readonly config: string;
 }
 
@@ -63,7 +66,7 @@ i=0
 for d in "$@"; do
   (
     cd "$d" 2>/dev/null || exit 0
-    git -c safe.directory='*' -c core.quotePath=false --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z >"$out/$i.local" 2>/dev/null
+    git -c safe.directory='*' -c core.quotePath=false --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z >"$out/$i.local" 2>"$out/$i.local-err"
     s=$?
     printf '\\0#config\\0' >>"$out/$i.local"
     git -c safe.directory='*' config -z --get-regexp '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$' >>"$out/$i.local" 2>/dev/null
@@ -99,11 +102,7 @@ function runShell(out: string, requests: readonly FirstLookRequest[], timeoutMs:
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
+      signalGroup(child, 'SIGKILL');
     }, timeoutMs);
     const done = (): void => {
       clearTimeout(timer);
@@ -122,7 +121,14 @@ async function collect(out: string, i: number, request: FirstLookRequest, timedO
   const localExit = localFile === undefined ? undefined : completed(localFile);
   if (localExit !== undefined) {
     const mark = localExit.text.lastIndexOf('\0#config\0');
-    if (mark !== -1) local = { statusExit: localExit.exitCode, status: localExit.text.slice(0, mark), config: localExit.text.slice(mark + '\0#config\0'.length) };
+    if (mark !== -1) {
+      local = {
+        statusExit: localExit.exitCode,
+        status: localExit.text.slice(0, mark),
+        statusError: localExit.exitCode === 0 ? '' : ((await read('local-err')) ?? ''),
+        config: localExit.text.slice(mark + '\0#config\0'.length),
+      };
+    }
   }
   let remote: RawRemoteAnswer | undefined;
   const remoteExit = remoteFile === undefined ? undefined : completed(remoteFile);

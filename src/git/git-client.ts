@@ -10,11 +10,9 @@ export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
 
 export interface GitClientOptions {
   /** GIT_SSH_COMMAND, for the commands that reach an ssh remote */
-  readonly sshCommand?: string;
+  readonly sshCommand?: string | undefined;
   /** stop a command after this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
-  readonly timeoutMs?: number;
-  /** let `-c alias.*` through: only for the project's own constant aliases, never operator input */
-  readonly ownAliases?: boolean;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** git, run in one checkout. */
@@ -67,7 +65,7 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
     config: ['safe.directory=*', 'core.quotePath=false'],
     timeout: { block: timeoutMs },
     allowEnvironment: ['GIT_TERMINAL_PROMPT', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
-    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined, allowUnsafeAlias: options.ownAliases === true },
+    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined },
     errors(error, result) {
       if (error instanceof GitPluginError) return error;
       // exitCode is null at run time when git was killed by a signal that was not ours.

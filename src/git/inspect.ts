@@ -4,22 +4,22 @@
 
 import { stat } from 'node:fs/promises';
 import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../deploy/verdict-types.js';
-import { chooseDeployKey } from './deploy-keys.js';
+import { chooseDeployKey, type DeployKeyPick } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
 import { commitOf, DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
-import { firstLook, type FirstLook, type FirstLookRequest, type RawRemoteAnswer } from './first-look.js';
+import { firstLook, type FirstLook, type RawRemoteAnswer } from './first-look.js';
 import { GitError } from './git-error.js';
-import { prepareKnownHosts } from './known-hosts.js';
+import { sshSetup } from './known-hosts.js';
 import { parseNameStatus } from './name-status.js';
 import { knownHostsName, redactCredentials } from './remote-url.js';
-import { sshCommandFor, UnusableSshPathError, type HostKeyPolicy } from './ssh-command.js';
+import type { HostKeyPolicy } from './ssh-command.js';
 
 export interface InspectOptions extends HostKeyPolicy {
   /** AUTODEPLOY_DEPLOY_KEY_ROOT_DIR; undefined: no deploy keys */
   readonly keyRootDir: string | undefined;
   /** stop a git command after this long without output */
-  readonly timeoutMs?: number;
-  readonly connectTimeoutSeconds?: number;
+  readonly timeoutMs?: number | undefined;
+  readonly connectTimeoutSeconds?: number | undefined;
 }
 
 interface Upstream {
@@ -58,98 +58,78 @@ function failed(state: CheckoutState, errorKind: CheckoutErrorKind, error: strin
   return { ...state, error, errorKind };
 }
 
-/**
- * Lets every checkout hand in its first question before any is asked: then one shell asks all
- * of them at once (see first-look.ts), instead of Node starting sixty processes in turn.
- */
-interface Phase {
-  /** this checkout's request, or undefined when it has none; resolves with every checkout's answers */
-  readonly look: (request: FirstLookRequest | undefined) => Promise<FirstLook | undefined>;
+/** A checkout whose first look is to be taken, or its state already when there is nothing to ask. */
+type Prepared = { readonly done: CheckoutState } | Asking;
+
+interface Asking {
+  readonly state: CheckoutState;
+  readonly pick: DeployKeyPick;
+  /** the ssh command of the first question; undefined: the remote is asked later, when its URL is known */
+  readonly sshCommand: string | undefined;
 }
 
-/** A checkout inspected alone still asks in one process. */
-const ALONE: (timeoutMs: number) => Phase = (timeoutMs) => ({
-  look: async (request) => (request === undefined ? undefined : (await firstLook([request], timeoutMs))[0]),
-});
-
-/** Every checkout at once: they spend their time waiting on the network. */
-export function inspectAll(paths: readonly string[], options: InspectOptions): Promise<CheckoutState[]> {
+/**
+ * Every checkout at once: they spend their time waiting on the network. Each is prepared (is it
+ * there, which key), then one shell asks all remotes and reads all local states (first-look.ts)
+ * instead of Node starting sixty processes in turn, then each checkout is finished alone.
+ */
+export async function inspectAll(paths: readonly string[], options: InspectOptions): Promise<CheckoutState[]> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
-  const requests: Array<FirstLookRequest | undefined> = [];
-  let waiting = paths.length;
-  let release: (answers: Promise<Array<FirstLook | undefined>>) => void = () => undefined;
-  const answers = new Promise<Array<FirstLook | undefined>>((resolve) => {
-    release = resolve;
-  });
-  const arrived = (): void => {
-    waiting -= 1;
-    if (waiting > 0) return;
-    const asked = requests.flatMap((r, i) => (r === undefined ? [] : [{ r, i }]));
-    release(
-      // A first look that could not be taken at all leaves every checkout to ask alone.
-      firstLook(asked.map((a) => a.r), timeoutMs).catch(() => []).then((looks: readonly FirstLook[]) => {
-        const byIndex: Array<FirstLook | undefined> = new Array(paths.length).fill(undefined);
-        asked.forEach((a, k) => (byIndex[a.i] = looks[k]));
-        return byIndex;
-      }),
-    );
-  };
-  return Promise.all(
-    paths.map((path, i) => {
-      let handedIn = false;
-      const phase: Phase = {
-        look: async (request) => {
-          if (!handedIn) {
-            handedIn = true;
-            requests[i] = request;
-            arrived();
-          }
-          return (await answers)[i];
-        },
-      };
-      return inspectCheckout(path, options, phase).finally(() => {
-        if (!handedIn) {
-          handedIn = true;
-          arrived();
-        }
-      });
-    }),
-  );
+  const prepared = await Promise.all(paths.map((path) => guarded(path, () => prepare(path, options), (done) => ({ done }))));
+  const asking = prepared.flatMap((p, i) => ('done' in p ? [] : [{ i, request: { path: p.state.path, sshCommand: p.sshCommand } }]));
+  // A first look that could not be taken at all leaves every checkout to read its own.
+  const looks = await firstLook(asking.map((a) => a.request), timeoutMs).catch((): FirstLook[] => []);
+  const lookOf = new Map(asking.map((a, k) => [a.i, looks[k]]));
+  return Promise.all(prepared.map((p, i) => ('done' in p ? p.done : guarded(p.state.path, () => finish(p, lookOf.get(i), options), (state) => state))));
 }
 
 /** What the checkout at `path` looks like; problems end up in `error`, never thrown. */
-export async function inspectCheckout(path: string, options: InspectOptions, phase?: Phase): Promise<CheckoutState> {
+export async function inspectCheckout(path: string, options: InspectOptions): Promise<CheckoutState> {
+  const [state] = await inspectAll([path], options);
+  return state ?? failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout gave no answer`);
+}
+
+/** `step`'s result, or an unexpected failure turned into the checkout's error. */
+async function guarded<T>(path: string, step: () => Promise<T>, asResult: (state: CheckoutState) => T): Promise<T> {
   try {
-    return await inspect(path, options, phase ?? ALONE(options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS));
+    return await step();
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    return failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout failed: ${message}`);
+    return asResult(failed({ ...initialState(path), exists: true }, 'unexpected', `${path}: inspecting the checkout failed: ${message}`));
   }
 }
 
-async function inspect(path: string, options: InspectOptions, phase: Phase): Promise<CheckoutState> {
-  let state = initialState(path);
+async function prepare(path: string, options: InspectOptions): Promise<Prepared> {
+  const state = initialState(path);
   const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
     throw error;
   });
-  if (stats === undefined) return state;
-  state = { ...state, exists: true };
-  if (!stats.isDirectory()) return failed(state, 'not-a-repo', `${path} is not a directory, so not a git checkout`);
-
-  // Twenty checkouts are inspected at once on a small host, and the network is the slow part:
-  // the remote is asked first, and the disk meanwhile, in as few git processes as git allows.
-  const local = gitClient(path, withTimeout({ ownAliases: true }, options.timeoutMs));
+  if (stats === undefined) return { done: state };
+  if (!stats.isDirectory()) return { done: failed({ ...state, exists: true }, 'not-a-repo', `${path} is not a directory, so not a git checkout`) };
+  // The key comes from the checkout's name, not from git: the remote can be asked before anything
+  // else is known. When the ssh command cannot be made yet, it is made later, with the reason.
   const pick = await chooseDeployKey(options.keyRootDir, path);
-  const sshCommand = pick.problem === undefined ? await earlySshCommand(pick.key, options) : undefined;
-  const look = await phase.look({ path, sshCommand });
-  const raw = look?.local;
-  const observed = raw !== undefined && raw.statusExit === 0 ? { status: parseStatus(raw.status), config: parseConfig(raw.config) } : await localStateOf(local);
-  const status = observed?.status;
-  const config = observed?.config ?? new Map<string, string>();
-  if (status === undefined) {
-    return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
+  const setup = pick.problem === undefined ? await sshSetup({ ...options, key: pick.key }) : undefined;
+  return { state: { ...state, exists: true }, pick, sshCommand: setup !== undefined && 'command' in setup ? setup.command : undefined };
+}
+
+async function finish(prepared: Asking, look: FirstLook | undefined, options: InspectOptions): Promise<CheckoutState> {
+  const { pick } = prepared;
+  let state = prepared.state;
+  const path = state.path;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  // Not read with the others (the shell was stopped, or failed): read alone.
+  const raw = look?.local ?? (await firstLook([{ path, sshCommand: undefined }], timeoutMs))[0]?.local;
+  if (raw === undefined) throw new Error('git status could not be run in it');
+  if (raw.statusExit !== 0) {
+    if (/not a git repository/i.test(raw.statusError)) {
+      return failed(state, 'not-a-repo', `${path} is not a git checkout: clone the repository there, or remove the path from the list of checkouts`);
+    }
+    throw new GitError({ args: ['status'], repoPath: path, exitCode: raw.statusExit, stderr: raw.statusError, timedOutAfterMs: undefined });
   }
+  const status = parseStatus(raw.status);
+  const config = parseConfig(raw.config);
   const { head, branch } = status;
   state = { ...state, isRepo: true, key: pick.key, branch, head, dirtyFiles: status.dirty };
   const upstream = branch === undefined ? undefined : upstreamOf(branch, status.upstreamShort, config);
@@ -162,14 +142,15 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
   if (upstream === undefined) return state;
   if (head === undefined) return failed(state, 'no-commits', `${path}: branch ${state.branch} has no commits yet`);
 
+  const local = gitClient(path, { timeoutMs: options.timeoutMs });
   if (upstream.remote !== '.') {
     const fetched = await fetchUpstream(path, local, upstream, {
       ...options,
       key: pick.key,
       remoteUrl: state.remoteUrl ?? upstream.remote,
       head,
-      advertised: look?.remote === undefined ? undefined : advertisedFrom(path, look.remote, options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS),
-      earlySshCommand: sshCommand,
+      advertised: look?.remote === undefined ? undefined : advertisedFrom(path, look.remote, timeoutMs),
+      earlySshCommand: prepared.sshCommand,
     });
     if ('kind' in fetched) return failed(state, fetched.kind, fetched.message);
     // The remote branch is where HEAD is: up to date, and nothing was fetched.
@@ -201,17 +182,6 @@ async function inspect(path: string, options: InspectOptions, phase: Phase): Pro
  * commit, or git's error.
  */
 type Advertised = Map<string, string> | GitError;
-
-/** The ssh command of the first question, or undefined when it cannot be asked yet (it is asked later, precisely). */
-async function earlySshCommand(key: DeployKeyChoice, options: InspectOptions): Promise<string | undefined> {
-  const hostKeys: HostKeyPolicy = { knownHostsFile: options.knownHostsFile, pinned: options.pinned };
-  if ((await prepareKnownHosts(hostKeys)) !== undefined) return undefined;
-  try {
-    return sshCommandFor({ ...hostKeys, key, ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }) });
-  } catch {
-    return undefined;
-  }
-}
 
 function advertisedFrom(path: string, answer: RawRemoteAnswer, timeoutMs: number): Advertised {
   const args = ['ls-remote', '--heads'];
@@ -288,32 +258,6 @@ function parseConfig(out: string): Map<string, string> {
   return values;
 }
 
-const CONFIG_MARK = '#config';
-/**
- * `git status` and `git config` in one process started by Node (git runs the two itself,
- * through a one-off alias): each child process Node starts blocks it for a few milliseconds,
- * and twenty checkouts at once would queue forty of them. The status exit code is the
- * command's; `git config` exits 1 when nothing matches, which is not a failure.
- */
-const LOCAL_STATE_ALIAS =
-  '!git --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z; s=$?; ' +
-  `printf '\\0${CONFIG_MARK}\\0'; ` +
-  "git config -z --get-regexp '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$'; exit $s";
-
-/** Undefined when the checkout is not a git checkout. */
-async function localStateOf(git: GitClient): Promise<{ status: LocalStatus; config: Map<string, string> } | undefined> {
-  let out: string;
-  try {
-    out = await git.run(['-c', `alias.autodeploy-local-state=${LOCAL_STATE_ALIAS}`, 'autodeploy-local-state']);
-  } catch (error) {
-    if (error instanceof GitError && /not a git repository/i.test(error.stderr)) return undefined;
-    throw error;
-  }
-  const mark = out.indexOf(`\0${CONFIG_MARK}\0`);
-  if (mark === -1) throw new Error(`unexpected output of git status and git config: ${JSON.stringify(out.slice(0, 200))}`);
-  return { status: parseStatus(out.slice(0, mark)), config: parseConfig(out.slice(mark + CONFIG_MARK.length + 2)) };
-}
-
 /**
  * The branch's upstream from its configuration: git's own `@{upstream}` rules (branch.<b>.remote
  * and branch.<b>.merge; `.` for a local branch), with the remote-tracking ref named as status
@@ -325,10 +269,6 @@ function upstreamOf(branch: string, upstreamShort: string | undefined, config: R
   if (remote === undefined || remoteRef === undefined || upstreamShort === undefined) return undefined;
   const ref = remote === '.' ? remoteRef : `refs/remotes/${upstreamShort}`;
   return { ref, short: upstreamShort, remote, remoteRef };
-}
-
-function withTimeout<T extends object>(base: T, timeoutMs: number | undefined): T & { timeoutMs?: number } {
-  return timeoutMs === undefined ? base : { ...base, timeoutMs };
 }
 
 interface FetchOptions extends InspectOptions {
@@ -359,26 +299,14 @@ async function fetchUpstream(path: string, local: GitClient, upstream: Upstream,
   });
   // An early answer that failed is the answer: asking again would only wait for the same timeout.
   if (options.advertised instanceof GitError) return failure(options.advertised);
-  // The first question's ssh command was built once the host keys were ready: it is used again.
+  // The first question's ssh command is used again; made here, it says why it cannot be.
   let sshCommand = options.earlySshCommand;
   if (sshCommand === undefined) {
-    const overSsh = knownHostsName(options.remoteUrl) !== undefined;
-    if (overSsh) {
-      const problem = await prepareKnownHosts(hostKeys);
-      if (problem !== undefined) return { kind: 'known-hosts', message: `${path}: ${problem}` };
-    }
-    try {
-      sshCommand = sshCommandFor({
-        ...hostKeys,
-        key: options.key,
-        ...(options.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: options.connectTimeoutSeconds }),
-      });
-    } catch (error) {
-      if (error instanceof UnusableSshPathError) return { kind: 'unsafe-key', message: `${path}: ${error.message}` };
-      throw error;
-    }
+    const setup = await sshSetup({ ...options, key: options.key }, knownHostsName(options.remoteUrl) !== undefined);
+    if (!('command' in setup)) return { kind: setup.kind, message: `${path}: ${setup.problem}` };
+    sshCommand = setup.command;
   }
-  const git = gitClient(path, withTimeout({ sshCommand }, options.timeoutMs));
+  const git = gitClient(path, { sshCommand, timeoutMs: options.timeoutMs });
   try {
     const advertised = options.advertised ?? parseAdvertised(await git.run(['ls-remote', '--', upstream.remote, upstream.remoteRef]));
     const remoteHead = advertised.get(upstream.remoteRef);

@@ -27,7 +27,7 @@ export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 20;
 export interface SshCommandOptions extends HostKeyPolicy {
   readonly key: DeployKeyChoice;
   /** seconds for the TCP connection and the ssh banner; 20 when absent */
-  readonly connectTimeoutSeconds?: number;
+  readonly connectTimeoutSeconds?: number | undefined;
 }
 
 /** A key or known_hosts path that ssh would read as something else. */

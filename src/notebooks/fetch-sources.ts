@@ -8,11 +8,11 @@ import type { DeployKeyChoice } from '../deploy/verdict-types.js';
 import { chooseDeployKey } from '../git/deploy-keys.js';
 import { describeFetchFailure } from '../git/fetch-failure.js';
 import { GitError } from '../git/git-error.js';
-import { prepareKnownHosts } from '../git/known-hosts.js';
+import { sshSetup } from '../git/known-hosts.js';
 import { knownHostsName, redactCredentials } from '../git/remote-url.js';
 import { repositoryName } from '../git/repo-name.js';
 import { cacheDirFor, ensureCacheRepo, fetchIntoCache, SourceRefNotFound, type CachedRef } from '../git/source-cache.js';
-import { sshCommandFor, UnusableSshPathError, type HostKeyPolicy } from '../git/ssh-command.js';
+import type { HostKeyPolicy } from '../git/ssh-command.js';
 import { listTreeFiles, type TreeFile } from '../git/tree-files.js';
 import { compileGlob } from './glob.js';
 import { selectFiles } from './plan.js';
@@ -94,18 +94,9 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
       const pick = await chooseDeployKey(settings.keyRootDir, name);
       common = { ...common, key: pick.key };
       if (pick.problem !== undefined) return fail(`${label}: ${pick.problem}`);
-      const problem = await prepareKnownHosts(settings.hostKeys);
-      if (problem !== undefined) return fail(`${label}: ${problem}`);
-      try {
-        sshCommand = sshCommandFor({
-          ...settings.hostKeys,
-          key: pick.key,
-          ...(settings.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: settings.connectTimeoutSeconds }),
-        });
-      } catch (error) {
-        if (error instanceof UnusableSshPathError) return fail(`${label}: ${error.message}`);
-        throw error;
-      }
+      const setup = await sshSetup({ ...settings.hostKeys, key: pick.key, connectTimeoutSeconds: settings.connectTimeoutSeconds });
+      if (!('command' in setup)) return fail(`${label}: ${setup.problem}`);
+      sshCommand = setup.command;
     }
 
     await ensureCacheRepo(cacheDir);
