@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from '../state/json-file.js';
 
 const HeartbeatSchema = z.object({
   pid: z.number(),
@@ -18,20 +18,12 @@ export function heartbeatPath(stateDir: string): string {
   return join(stateDir, 'scheduler.json');
 }
 
-export async function writeHeartbeat(stateDir: string, beat: Heartbeat): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
-  const target = heartbeatPath(stateDir);
-  const temp = `${target}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(beat, null, 2)}\n`);
-  await rename(temp, target);
+export function writeHeartbeat(stateDir: string, beat: Heartbeat): Promise<void> {
+  return writeJsonFile(heartbeatPath(stateDir), beat);
 }
 
-export async function readHeartbeat(stateDir: string): Promise<Heartbeat | undefined> {
-  try {
-    return HeartbeatSchema.parse(JSON.parse(await readFile(heartbeatPath(stateDir), 'utf8')));
-  } catch {
-    return undefined;
-  }
+export function readHeartbeat(stateDir: string): Promise<Heartbeat | undefined> {
+  return readJsonFile(heartbeatPath(stateDir), HeartbeatSchema);
 }
 
 /** Healthy: the daemon wrote a beat recently and its job table is valid. A pure decision over the beat. */

@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from '../state/json-file.js';
 
 /** The upstream commit of each checkout a deploy tried: path → commit. */
 const CommitSetSchema = z.record(z.string(), z.string());
@@ -48,20 +48,11 @@ export class DeployState {
     await this.write('in-progress.json', null);
   }
 
-  private async read<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined> {
-    try {
-      const parsed = schema.safeParse(JSON.parse(await readFile(join(this.dir, name), 'utf8')));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
+  private read<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    return readJsonFile(join(this.dir, name), schema);
   }
 
-  private async write(name: string, value: unknown): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const target = join(this.dir, name);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
-    await rename(temp, target);
+  private write(name: string, value: unknown): Promise<void> {
+    return writeJsonFile(join(this.dir, name), value);
   }
 }

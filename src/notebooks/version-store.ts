@@ -4,6 +4,7 @@
 import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { blobId } from '../git/blob-id.js';
+import { readJsonFile } from '../state/json-file.js';
 import { EMPTY_JOURNAL, JournalSchema, type Journal } from './journal.js';
 import { isVersionId, journalFile, linkText, manifestFile, STAGING_PREFIX, versionDir, versionOfLink, type NotebookLayout } from './layout.js';
 import { ManifestSchema, type VersionManifest } from './manifest.js';
@@ -70,22 +71,12 @@ export async function listVersions(layout: NotebookLayout): Promise<string[]> {
   return entries.filter((e) => e.isDirectory() && isVersionId(e.name)).map((e) => e.name).sort();
 }
 
-export async function readManifest(layout: NotebookLayout, id: string): Promise<VersionManifest | undefined> {
-  try {
-    const parsed = ManifestSchema.safeParse(JSON.parse(await readFile(manifestFile(layout, id), 'utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+export function readManifest(layout: NotebookLayout, id: string): Promise<VersionManifest | undefined> {
+  return readJsonFile(manifestFile(layout, id), ManifestSchema);
 }
 
 export async function readJournal(layout: NotebookLayout): Promise<Journal> {
-  try {
-    const parsed = JournalSchema.safeParse(JSON.parse(await readFile(journalFile(layout), 'utf8')));
-    return parsed.success ? parsed.data : EMPTY_JOURNAL;
-  } catch {
-    return EMPTY_JOURNAL;
-  }
+  return (await readJsonFile(journalFile(layout), JournalSchema)) ?? EMPTY_JOURNAL;
 }
 
 /** Writes a whole file under a temporary name, syncs it, and renames it into place. */

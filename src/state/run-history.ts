@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 export const RUN_OUTCOMES = ['running', 'succeeded', 'failed', 'timed-out', 'skipped', 'error', 'interrupted'] as const;
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
@@ -39,17 +39,7 @@ export class RunHistory {
 
   /** Newest first. A missing or unreadable file is an empty history, not an error: history is informative. */
   async runs(job: string): Promise<RunRecord[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file(job), 'utf8');
-    } catch {
-      return [];
-    }
-    try {
-      return HistoryFileSchema.parse(JSON.parse(text)).runs;
-    } catch {
-      return [];
-    }
+    return (await readJsonFile(this.file(job), HistoryFileSchema))?.runs ?? [];
   }
 
   async last(job: string): Promise<RunRecord | undefined> {
@@ -62,7 +52,7 @@ export class RunHistory {
       const runs = (await this.runs(record.job)).filter((r) => r.run !== record.run);
       runs.unshift(record);
       runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-      await this.write(record.job, runs.slice(0, KEEP));
+      await writeJsonFile(this.file(record.job), { runs: runs.slice(0, KEEP) });
     });
   }
 
@@ -74,14 +64,6 @@ export class RunHistory {
       if (this.queues.get(job) === next) this.queues.delete(job);
     }).catch(() => undefined);
     return next;
-  }
-
-  private async write(job: string, runs: RunRecord[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const target = this.file(job);
-    const temp = `${target}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify({ runs }, null, 2)}\n`);
-    await rename(temp, target);
   }
 
   private file(job: string): string {
