@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { posix } from 'node:path';
 import { parseNotebookSources } from '../notebooks/source-spec.js';
 import { parseDuration } from './duration.js';
+import { OWNERSHIP_PATTERN } from './ownership.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
 export function isTimeZone(zone: string): boolean {
@@ -63,7 +64,7 @@ export const settingsSchema = z.object({
   compose: z.string().optional(),
   codeOwnership: z
     .string()
-    .regex(/^\d+(:\d+)?$/, { error: 'must be numeric uid:gid (names differ between the host and the deploy container)' })
+    .regex(OWNERSHIP_PATTERN, { error: 'must be numeric uid:gid (names differ between the host and the deploy container)' })
     .optional(),
   knownHosts: absolutePath.optional(),
   restart: z.enum(['changed', 'all'], { error: 'must be changed or all' }),

@@ -31,7 +31,7 @@ export interface Settings {
   readonly platformFrequency: string;
   /** AUTODEPLOY_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
   readonly compose?: string;
-  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid[:gid] */
+  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid */
   readonly codeOwnership?: string;
   /** AUTODEPLOY_KNOWN_HOSTS: pinned known_hosts; undefined: trust on first use */
   readonly knownHosts?: string;

@@ -1,26 +1,6 @@
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
-
-export interface Ownership {
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/** AUTODEPLOY_CODE_OWNERSHIP is not `uid:gid` in numbers. */
-export class OwnershipFormatError extends Error {
-  readonly value: string;
-  constructor(value: string) {
-    super(`"${value}" is not an ownership of the form uid:gid in numbers (e.g. 1000:1000): names differ between the container and the host, numbers do not`);
-    this.name = 'OwnershipFormatError';
-    this.value = value;
-  }
-}
-
-export function parseOwnership(value: string): Ownership {
-  const match = /^\s*(\d+):(\d+)\s*$/.exec(value);
-  if (match === null) throw new OwnershipFormatError(value);
-  return { uid: Number(match[1]), gid: Number(match[2]) };
-}
+import { parseOwnership, type Ownership } from '../config/ownership.js';
 
 /**
  * `chown -R uid:gid path`: a pull run as root leaves root-owned files in the operator's

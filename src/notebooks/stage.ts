@@ -3,7 +3,8 @@
 
 import { chmod, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { chownTree, parseOwnership } from '../git/chown-tree.js';
+import { parseOwnership } from '../config/ownership.js';
+import { chownTree } from '../git/chown-tree.js';
 import { readBlob } from '../git/tree-files.js';
 import type { PlannedFile } from './plan.js';
 import { NotebookStoreError, removeTree, syncDir } from './version-store.js';

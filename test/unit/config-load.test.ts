@@ -222,6 +222,7 @@ describe('loadConfig: problems', () => {
     ['AUTODEPLOY_STATE_DIR=./state', 'env.local:1: AUTODEPLOY_STATE_DIR="./state" must be an absolute path'],
     ['TZ=Mars/Olympus_Mons', 'env.local:1: TZ="Mars/Olympus_Mons" is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)'],
     ['AUTODEPLOY_JOB_TIMEOUT=soon', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="soon" must be a duration like 90s, 30m, 2h or a number of seconds'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=1000', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000" must be numeric uid:gid (names differ between the host and the deploy container)'],
     ['AUTODEPLOY_JOB_TIMEOUT=0s', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="0s" must be a duration like 90s, 30m, 2h or a number of seconds'],
   ])('refuses %s', (line, message) => {
     expect(refused(load('', line))).toEqual([message]);
