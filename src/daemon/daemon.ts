@@ -197,7 +197,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         origin: container.origin,
         signal: this.abort.signal,
         timeoutMs: job?.timeoutMs,
-        ...this.grace(),
+        stopGraceSeconds: this.options.stopGraceSeconds,
       });
       this.track(container.job, report);
     }
@@ -217,7 +217,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.warn({ job: job.name }, 'run skipped: the previous run is still running');
       return current;
     }
-    const report = runJob(job, this.deps(), { origin: 'schedule', signal: this.abort.signal, ...this.grace() });
+    const report = runJob(job, this.deps(), { origin: 'schedule', signal: this.abort.signal, stopGraceSeconds: this.options.stopGraceSeconds });
     return this.track(job.name, report);
   }
 
@@ -253,10 +253,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       now: () => this.now(),
       instance: this.instance,
     };
-  }
-
-  private grace(): { stopGraceSeconds?: number } {
-    return this.options.stopGraceSeconds === undefined ? {} : { stopGraceSeconds: this.options.stopGraceSeconds };
   }
 
   private async beat(): Promise<void> {

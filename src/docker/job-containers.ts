@@ -41,7 +41,7 @@ export interface JobContainers {
    * The container's output from its first line, following it until the container ends,
    * minus the first `skipLines` lines (already written by an earlier scheduler).
    */
-  output(id: string, options: { skipLines: number; signal?: AbortSignal }): AsyncIterable<OutputLine>;
+  output(id: string, options: { skipLines: number; signal?: AbortSignal | undefined }): AsyncIterable<OutputLine>;
   /** Resolves with the exit code once the container has stopped. */
   wait(id: string): Promise<number>;
   /** SIGTERM, then SIGKILL after `graceSeconds`. */

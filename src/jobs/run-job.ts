@@ -3,6 +3,7 @@ import { ContainerNameInUse } from '../docker/errors.js';
 import type { OutputLine } from '../docker/frames.js';
 import type { JobContainers, RunContainer, RunOrigin } from '../docker/job-containers.js';
 import type { RunHistory, RunOutcome, RunRecord } from '../state/run-history.js';
+import { logOutputLine } from '../logging/log-files.js';
 import type { Job } from './job.js';
 import { newRunId } from './run-id.js';
 
@@ -38,11 +39,11 @@ export interface RunDeps {
 export interface RunOptions {
   readonly origin: RunOrigin;
   /** Seconds between SIGTERM and SIGKILL when a run times out. */
-  readonly stopGraceSeconds?: number;
+  readonly stopGraceSeconds?: number | undefined;
   /** Each output line, as it arrives (for `autodeploy run` to print). */
   readonly onOutput?: (line: OutputLine) => void;
   /** Aborting stops following the run (the container keeps going; a later scheduler re-attaches). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const DEFAULT_STOP_GRACE_SECONDS = 10;
@@ -147,8 +148,8 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   // The output reader may fail at once (the container removed under us): catch it now, not
   // only once the run ends, or the rejection would go unhandled and take the process down.
   const pump = (async () => {
-    for await (const line of deps.containers.output(f.id, options.signal ? { skipLines: f.skipLines, signal: options.signal } : { skipLines: f.skipLines })) {
-      log.info({ out: line.stream }, line.text);
+    for await (const line of deps.containers.output(f.id, { skipLines: f.skipLines, signal: options.signal })) {
+      logOutputLine(log, line.stream, line.text);
       options.onOutput?.(line);
     }
   })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
@@ -172,15 +173,11 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   let exit: number | 'aborted';
   try {
     exit = await Promise.race([deps.containers.wait(f.id), aborted]);
-  } catch (error) {
-    clearTimeout(timer);
-    await pump;
-    throw error;
   } finally {
     clearTimeout(timer);
+    // The output stream ends when the container does; every line must be written before the container goes.
+    await pump;
   }
-  // The output stream ends when the container does; every line must be written before the container goes.
-  await pump;
   const endedAt = now();
   const durationMs = endedAt.getTime() - f.startedAt.getTime();
 

@@ -303,11 +303,14 @@ export async function* readLogs(options: ReadLogsOptions): AsyncGenerator<LogEnt
  */
 export async function countRunOutputLines(dir: string, job: string, run: string): Promise<number> {
   let count = 0;
+  // Most lines are other runs': a record of this run holds a plain id as it is, in either format.
+  const plainId = /^[0-9A-Za-z]+$/.test(run);
   for (const ref of await listLogFileRefs(dir, job)) {
     const cursor = await FileCursor.open(ref);
     if (cursor === undefined) continue;
     try {
       for (const line of await cursor.readLines()) {
+        if (plainId && !line.includes(run)) continue;
         const record = parseLogLine(line);
         if (record !== undefined && record.out !== undefined && record.run === run) count += 1;
       }
