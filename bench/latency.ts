@@ -10,7 +10,6 @@ import { dockerJobContainers, type JobContainers } from '../src/docker/job-conta
 import type { Job } from '../src/jobs/job.js';
 import { runJob, type RunDeps } from '../src/jobs/run-job.js';
 import { openLogFiles } from '../src/logging/log-files.js';
-import { countRunOutputLines } from '../src/logging/read-logs.js';
 import { JobTimers } from '../src/schedule/timers.js';
 import { RunHistory } from '../src/state/run-history.js';
 import { parseDockerTime } from './docker-time.js';
@@ -157,7 +156,6 @@ export const latencySection: Section = {
         containers: observedContainers(dockerJobContainers(docker), docker, () => probe),
         logs,
         history: new RunHistory(settings.stateDir),
-        countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
         instance: 'bench',
       };
 

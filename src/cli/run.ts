@@ -6,7 +6,6 @@ import { schedulerInstance } from '../jobs/instance.js';
 import { runJob, type RunReport } from '../jobs/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
 import { createMasker } from '../logging/mask.js';
-import { countRunOutputLines } from '../logging/read-logs.js';
 import { RunHistory } from '../state/run-history.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, schedulerContext, write, type Command } from './common.js';
 
@@ -69,7 +68,6 @@ export const runCommand: Command = {
           containers,
           logs,
           history: new RunHistory(settings.stateDir),
-          countWrittenLines: (j, r) => countRunOutputLines(settings.logDir, j, r),
           instance: schedulerInstance(env, await containers.self().catch(() => undefined), hostname()),
         },
         {

@@ -9,7 +9,6 @@ import type { JobContainers } from '../docker/job-containers.js';
 import { schedulerInstance } from '../jobs/instance.js';
 import type { Job } from '../jobs/job.js';
 import { resumeRun, runJob, type RunReport } from '../jobs/run-job.js';
-import { countRunOutputLines } from '../logging/read-logs.js';
 import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from '../schedule/timers.js';
 import { RunHistory } from '../state/run-history.js';
@@ -244,12 +243,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private deps() {
-    const dir = this.config?.settings.logDir ?? this.options.processEnv['AUTODEPLOY_LOG_DIR'] ?? '/var/log/PAVICS';
     return {
       containers: this.options.containers,
       logs: this.logs,
       history: this.history,
-      countWrittenLines: (job: string, run: string) => countRunOutputLines(dir, job, run),
       now: () => this.now(),
       instance: this.instance,
     };

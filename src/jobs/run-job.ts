@@ -23,6 +23,8 @@ export interface RunReport {
 export interface JobLogs {
   job(name: string): Logger;
   flush(name?: string): Promise<void>;
+  /** How many output lines of a run are already in the job's log (re-attach after a restart). */
+  countRunOutput(job: string, run: string): Promise<number>;
 }
 
 export interface RunDeps {
@@ -31,8 +33,6 @@ export interface RunDeps {
   readonly history: RunHistory;
   /** Which scheduler this is; its runs carry it, so that it re-attaches to its own runs only. */
   readonly instance: string;
-  /** How many output lines of a run are already in the job's log (re-attach after a restart). */
-  readonly countWrittenLines: (job: string, run: string) => Promise<number>;
   readonly now?: () => Date;
 }
 
@@ -123,7 +123,7 @@ export async function runJob(job: Job, deps: RunDeps, options: RunOptions): Prom
  */
 export async function resumeRun(container: RunContainer, deps: RunDeps, options: RunOptions & { timeoutMs?: number | undefined }): Promise<RunReport> {
   const log = deps.logs.job(container.job).child({ run: container.run });
-  const skipLines = await deps.countWrittenLines(container.job, container.run);
+  const skipLines = await deps.logs.countRunOutput(container.job, container.run);
   const startedAt = container.startedAt ?? (deps.now ?? (() => new Date()))();
   log.info({ container: container.id.slice(0, 12), linesAlreadyLogged: skipLines, running: container.running }, 're-attached to run');
   return follow(

@@ -10,6 +10,7 @@ import { LogFileError, LogSettingError } from './log-errors.js';
 import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
 import { LogSink, type LogFormat, type TextSink } from './log-sink.js';
 import { createMasker, type Masker } from './mask.js';
+import { countRunOutputLines } from './read-logs.js';
 
 export type { LogFormat, TextSink } from './log-sink.js';
 
@@ -42,6 +43,8 @@ export interface LogFiles {
   setSecrets(secrets: readonly string[]): void;
   /** Resolves when every line logged so far is in its file: of one log when named, else of all. */
   flush(name?: string): Promise<void>;
+  /** How many output lines of this run the job's files already hold (re-attach after a restart). */
+  countRunOutput(job: string, run: string): Promise<number>;
   /** Flushes and closes every file; later lines are dropped. */
   close(): Promise<void>;
 }
@@ -115,6 +118,7 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
       const which = name === undefined ? [...sinks.values()] : [sinks.get(name)].filter((sink) => sink !== undefined);
       await Promise.all(which.map((sink) => sink.flushed()));
     },
+    countRunOutput: (job, run) => countRunOutputLines(options.dir, job, run),
     async close() {
       closed = true;
       await Promise.all([...sinks.values()].map((sink) => sink.close()));
