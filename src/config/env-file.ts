@@ -33,4 +33,3 @@ export function parseEnvFile(text: string, file: string, context: Readonly<Recor
   return { assignments, issues: scanned.issues };
 }
 
-export type { QuoteStyle } from './env-scanner.js';

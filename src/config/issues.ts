@@ -14,12 +14,3 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-/** Thrown where a caller cannot return `{issues}`; carries every issue found. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
-  constructor(issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
-    super(issues.map(formatIssue).join('\n'), options);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}

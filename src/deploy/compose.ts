@@ -93,7 +93,6 @@ export interface ComposeRunOptions {
   readonly timeoutMs?: number;
   /** each line of output as it comes, for the deploy log */
   readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
-  readonly signal?: AbortSignal;
 }
 
 export interface ComposeResult {
@@ -195,9 +194,6 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
             timedOut = true;
             stop();
           }, options.timeoutMs);
-    const onAbort = (): void => stop();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) stop();
 
     let startError: unknown;
     let settled = false;
@@ -206,7 +202,6 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
       if (killTimer !== undefined) clearTimeout(killTimer);
-      options.signal?.removeEventListener('abort', onAbort);
       splitStdout.end();
       splitStderr.end();
       const errText = stderr.join('');
@@ -223,7 +218,7 @@ export function composeRun(cmd: ComposeCommand, args: readonly string[], options
           timedOut,
           timeoutMs: options.timeoutMs,
           stderrTail: errText.split('\n').slice(-STDERR_TAIL_LINES - 1).join('\n').trim(),
-          ...(startError !== undefined ? { cause: startError } : options.signal?.aborted ? { cause: options.signal.reason } : {}),
+          ...(startError !== undefined ? { cause: startError } : {}),
         }),
       );
     };
@@ -262,9 +257,9 @@ export interface StopOptions extends ComposeRunOptions {
   readonly graceSeconds?: number;
 }
 
-/** `stop [services]`: all services when none are given. */
-export function composeStop(cmd: ComposeCommand, options: StopOptions & { readonly services?: readonly string[] }): Promise<ComposeResult> {
-  return composeRun(cmd, ['stop', ...graceArgs(options), ...(options.services ?? [])], options);
+/** `stop`: every service of the project. */
+export function composeStop(cmd: ComposeCommand, options: StopOptions): Promise<ComposeResult> {
+  return composeRun(cmd, ['stop', ...graceArgs(options)], options);
 }
 
 /**
@@ -283,15 +278,6 @@ function graceArgs(options: StopOptions): string[] {
 /** The resolved configuration (`config`): every file merged, variables substituted, relative paths made absolute. */
 export async function composeConfig(cmd: ComposeCommand, options: ComposeRunOptions): Promise<string> {
   return (await composeRun(cmd, ['config'], options)).stdout;
-}
-
-/** `config --services`: every service of the configuration (v1 includes those of inactive profiles). */
-export async function composeServiceNames(cmd: ComposeCommand, options: ComposeRunOptions): Promise<string[]> {
-  const { stdout } = await composeRun(cmd, ['config', '--services'], options);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(line));
 }
 
 /** `ps -q [service]`: ids of the project's running containers (a wrapper's log lines are left out). */

@@ -3,6 +3,7 @@
 // (`assessService`); `verifyServices` polls it until the services settle,
 // one fails beyond doubt, or the deadline passes.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComposeContainers, ServiceContainer } from '../docker/compose-project.js';
 
 export type ServiceState = 'healthy' | 'running' | 'completed' | 'starting' | 'unhealthy' | 'restarting' | 'exited' | 'missing';
@@ -37,11 +38,8 @@ export interface VerifyOptions {
   readonly timeoutMs: number;
   /** default 1000 */
   readonly pollMs?: number;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
   /** called with each poll's reports, e.g. to log progress */
   readonly onPoll?: (services: readonly ServiceReport[]) => void;
-  readonly signal?: AbortSignal;
 }
 
 /** What is remembered of a service's containers from one poll to the next. */
@@ -192,16 +190,13 @@ export function deadlineReports(reports: readonly ServiceReport[], timeoutMs: nu
 }
 
 export async function verifyServices(options: VerifyOptions): Promise<VerifyReport> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => delay(ms, options.signal));
   const pollMs = options.pollMs ?? 1000;
-  const started = now();
+  const started = Date.now();
   const deadline = started + options.timeoutMs;
   const memory = new Map<string, ServiceMemory>();
   const expected = [...new Set(options.services)].sort();
 
   for (;;) {
-    options.signal?.throwIfAborted();
     const containers = await options.containers.list(options.project);
     const assessments = expected.map((service) => {
       const assessment = assessService(service, containers, memory.get(service));
@@ -215,31 +210,16 @@ export async function verifyServices(options: VerifyOptions): Promise<VerifyRepo
       project: options.project,
       outcome,
       services,
-      waitedMs: now() - started,
+      waitedMs: Date.now() - started,
     });
 
     if (assessments.some((a) => a.fatal)) return report('failed-fast', reports, false);
     if (assessments.every((a) => a.settled)) return report('settled', reports, true);
-    const left = deadline - now();
+    const left = deadline - Date.now();
     if (left <= 0) {
       const allOk = reports.every((r) => r.ok);
       return report('deadline', allOk ? reports : deadlineReports(reports, options.timeoutMs), allOk);
     }
     await sleep(Math.min(pollMs, left));
   }
-}
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort(): void {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new Error('aborted'));
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

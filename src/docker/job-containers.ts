@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
-import { ContainerNameInUse, DockerError, engineMessage, statusOf } from './errors.js';
+import { ContainerNameInUse, DockerError, statusOf } from './errors.js';
 import { FrameLineSplitter, type OutputLine } from './frames.js';
 
 /** Who started a run: the daemon on a schedule, or an operator through `autodeploy run`. */
@@ -296,4 +296,3 @@ function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
   };
 }
 
-export { engineMessage };

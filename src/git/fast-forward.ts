@@ -54,13 +54,9 @@ export class MoveBackRefused extends Error {
   }
 }
 
-function client(path: string, options: MoveOptions) {
-  return gitClient(path, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
-}
-
 /** The commit checked out at `path`. */
 export async function headOf(path: string, options: MoveOptions = {}): Promise<string> {
-  return (await client(path, options).run(['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
+  return (await gitClient(path, { timeoutMs: options.timeoutMs }).run(['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
 }
 
 /**
@@ -72,7 +68,7 @@ export async function fastForward(path: string, options: FastForwardOptions = {}
   const target = options.to ?? '@{upstream}';
   const from = await headOf(path, options);
   try {
-    await client(path, options).run(['merge', '--ff-only', '--no-edit', '--no-stat', '--end-of-options', target]);
+    await gitClient(path, { timeoutMs: options.timeoutMs }).run(['merge', '--ff-only', '--no-edit', '--no-stat', '--end-of-options', target]);
   } catch (error) {
     if (!(error instanceof GitError)) throw error;
     throw new FastForwardRefused({ path, target, why: refusal(error.stderr) }, error);
@@ -92,7 +88,7 @@ function refusal(stderr: string): FastForwardRefusal {
  */
 export async function moveBack(path: string, commit: string, options: MoveOptions = {}): Promise<Move> {
   const from = await headOf(path, options);
-  const git = client(path, options);
+  const git = gitClient(path, { timeoutMs: options.timeoutMs });
   try {
     // reset takes no --end-of-options (git 2.39): the commit id it is given cannot look like an option.
     const id = (await git.run(['rev-parse', '--verify', '--end-of-options', `${commit}^{commit}`])).trim();

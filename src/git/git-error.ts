@@ -32,22 +32,6 @@ export function classifyGitError(stderr: string): GitErrorKind {
   return 'other';
 }
 
-const ADVICE: Readonly<Record<GitErrorKind, string>> = {
-  'auth-refused': 'the git server refused the credentials: register the deploy key (its .pub file) as a read-only deploy key of this repository, or give the checkout its own key',
-  'host-key-changed': 'the git server presented a different host key than the trusted one: if the server was really reinstalled, remove its old line from the known_hosts file (ssh-keygen -R); otherwise someone may be intercepting the connection',
-  'host-key-unknown': 'the git server\'s host key is not in the pinned known_hosts file: add it there after checking its fingerprint',
-  'unreachable': 'the git server could not be reached: check the host name, the port and the network',
-  'repo-not-found': 'the remote has no such repository, or hides it from this key: check the remote URL and the key\'s access',
-  'branch-not-found': 'the upstream branch no longer exists on the remote: push it again or point the checkout at another branch',
-  'timeout': 'git made no progress and was stopped: check the network and the git server',
-  'other': 'git failed: see its message',
-};
-
-/** One sentence an operator can act on, for each kind of failure. */
-export function gitErrorAdvice(kind: GitErrorKind): string {
-  return ADVICE[kind];
-}
-
 const NOISE = [
   /^fatal: Could not read from remote repository\.?$/,
   /^Please make sure you have the correct access rights$/,
