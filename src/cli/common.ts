@@ -1,7 +1,5 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { SchedulerContext } from '../config/builtin-jobs.js';
-import type { JobContainers } from '../docker/job-containers.js';
 import { PACKAGE_ROOT } from '../version.js';
 
 /** Exit codes shared by every command. */
@@ -60,8 +58,3 @@ export function write(stream: NodeJS.WritableStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** What the scheduler's own container says of itself, when this CLI runs inside it (docker exec). */
-export async function schedulerContext(containers: JobContainers): Promise<SchedulerContext> {
-  const self = await containers.self().catch(() => undefined);
-  return self ? { selfImage: self.image, mounts: self.mounts } : {};
-}

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { schedulerContext } from '../config/builtin-jobs.js';
 import type { Config } from '../config/load.js';
 import { checkoutRootOf, readConfig } from '../config/read.js';
 import { formatIssue } from '../config/issues.js';
@@ -81,10 +82,9 @@ export async function runInBuiltinJobContainer(
 ): Promise<number | undefined> {
   if (context.env['AUTODEPLOY_JOB'] !== undefined) return undefined;
   const containers = dockerJobContainers(connectDocker({}, { ...context.env }));
-  const selfContainer = await containers.self().catch(() => undefined);
+  const selfContainer = await containers.self();
   if (selfContainer === undefined) return undefined;
-  const self = { selfImage: selfContainer.image, mounts: selfContainer.mounts };
-  const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env }, context: self });
+  const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env }, context: schedulerContext(selfContainer) });
   const job = result.ok ? result.config.jobs.find((j) => j.kind === kind) : undefined;
   if (!result.ok || job === undefined) return undefined;
   const mask = createMasker(result.config.secrets);

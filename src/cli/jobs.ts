@@ -1,10 +1,11 @@
+import { schedulerContext } from '../config/builtin-jobs.js';
 import { readConfig } from '../config/read.js';
 import { formatIssue } from '../config/issues.js';
 import type { Job } from '../jobs/job.js';
 import { nextRuns } from '../schedule/next-runs.js';
 import { RunHistory, type RunRecord } from '../state/run-history.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
-import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, schedulerContext, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 
 export interface JobRow {
   readonly name: string;
@@ -73,7 +74,7 @@ export const jobsCommand: Command = {
   async run({ argv, env, stdout, stderr }) {
     const { values } = parseCommandArgs(argv, { ...ENV_FILE_OPTION, json: { type: 'boolean' } });
     const envFile = resolveEnvFile(values['env-file'], env);
-    const context = await schedulerContext(dockerJobContainers(connectDocker({}, { ...env })));
+    const context = schedulerContext(await dockerJobContainers(connectDocker({}, { ...env })).self());
     const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context });
     if (!result.ok) {
       for (const issue of result.issues) write(stderr, formatIssue(issue));

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { schedulerContext } from '../config/builtin-jobs.js';
 import { formatIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
@@ -7,7 +8,7 @@ import { runJob, type RunReport } from '../jobs/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
 import { createMasker } from '../logging/mask.js';
 import { RunHistory } from '../state/run-history.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, schedulerContext, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 
 /** Exit codes of `autodeploy run` beyond the job's own, chosen to match `docker run` and `timeout`. */
 export const RUN_EXIT = { couldNotStart: 125, timedOut: 124, skipped: 75 } as const;
@@ -37,8 +38,9 @@ export const runCommand: Command = {
     const name = positionals[0] ?? '';
     const envFile = resolveEnvFile(values['env-file'], env);
     const containers = dockerJobContainers(connectDocker({}, { ...env }));
-    const context = await schedulerContext(containers);
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context });
+    // What the scheduler's own container says of itself, when this runs inside it (docker exec).
+    const self = await containers.self();
+    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context: schedulerContext(self) });
     if (!result.ok) {
       for (const issue of result.issues) write(stderr, formatIssue(issue));
       return EXIT.usage;
@@ -68,7 +70,7 @@ export const runCommand: Command = {
           containers,
           logs,
           history: new RunHistory(settings.stateDir),
-          instance: schedulerInstance(env, await containers.self().catch(() => undefined), hostname()),
+          instance: schedulerInstance(env, self, hostname()),
         },
         {
           origin: 'manual',

@@ -6,6 +6,7 @@ import { parseDockerArgs, type DockerArgs } from './docker-args.js';
 import type { ConfigIssue } from './issues.js';
 import type { SettingEntry } from './job-draft.js';
 import type { Settings } from './settings.js';
+import type { SelfContainer } from '../docker/job-containers.js';
 
 /** What only the running scheduler knows about itself; absent when the CLI runs outside the container. */
 export interface SchedulerContext {
@@ -13,6 +14,11 @@ export interface SchedulerContext {
   readonly selfImage?: string;
   /** the scheduler container's mounts: destination → volume name or host path */
   readonly mounts?: ReadonlyMap<string, string>;
+}
+
+/** What the scheduler's own container says of itself; empty outside one. */
+export function schedulerContext(self: SelfContainer | undefined): SchedulerContext {
+  return self === undefined ? {} : { selfImage: self.image, mounts: self.mounts };
 }
 
 /** Used when neither the scheduler's own container nor AUTODEPLOY_IMAGE says which image to run. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { SchedulerContext } from '../config/builtin-jobs.js';
+import { schedulerContext, type SchedulerContext } from '../config/builtin-jobs.js';
 import type { Config } from '../config/load.js';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
@@ -96,8 +96,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private async boot(): Promise<void> {
     // The built-in jobs run the scheduler's own image and share its state volume.
-    const self = await this.options.containers.self().catch(() => undefined);
-    this.context = self ? { selfImage: self.image, mounts: self.mounts } : {};
+    const self = await this.options.containers.self();
+    this.context = schedulerContext(self);
     this.instance = schedulerInstance(this.options.processEnv, self, hostname());
     // Watch before the first load: an edit made while loading is then a change, never missed.
     this.watch = await watchFileContent(this.options.envFile, () => {

@@ -1,8 +1,9 @@
+import { LABEL_COMPOSE_PROJECT } from '../docker/compose-project.js';
 import type { SelfContainer } from '../docker/job-containers.js';
 
 /** Which scheduler this is: see LABEL_INSTANCE. A plain function of what the caller knows. */
 export function schedulerInstance(env: Readonly<Record<string, string | undefined>>, self: SelfContainer | undefined, host: string): string {
   const explicit = env['AUTODEPLOY_INSTANCE'];
   if (explicit !== undefined && explicit !== '') return explicit;
-  return self?.labels['com.docker.compose.project'] ?? host;
+  return self?.labels[LABEL_COMPOSE_PROJECT] ?? host;
 }
