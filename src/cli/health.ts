@@ -1,6 +1,7 @@
-import { readConfig } from '../config/read.js';
+import { settingFromEnvironment } from '../config/settings.js';
 import { judgeHealth, readHeartbeat } from '../daemon/heartbeat.js';
-import { EXIT, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, parseCommandArgs, write, type Command } from './common.js';
+import { directorySetting } from './directory-setting.js';
 
 /** Three missed beats: long enough not to flap, short enough for Docker's HEALTHCHECK to notice. */
 const MAX_HEARTBEAT_AGE_MS = 60_000;
@@ -11,19 +12,17 @@ export const healthCommand: Command = {
   usage: 'autodeploy health [--state-dir DIR]',
   async run({ argv, env, stdout, stderr }) {
     const { values } = parseCommandArgs(argv, { 'state-dir': { type: 'string' } });
-    const stateDir = values['state-dir'] ?? (await stateDirFromConfig(env));
-    const verdict = judgeHealth(await readHeartbeat(stateDir), new Date(), MAX_HEARTBEAT_AGE_MS);
+    const now = new Date();
+    const given = values['state-dir'];
+    const usual = given ?? settingFromEnvironment('stateDir', env);
+    let verdict = judgeHealth(await readHeartbeat(usual), now, MAX_HEARTBEAT_AGE_MS);
+    // Docker asks every few seconds: env.local (which may be run by /bin/sh) is read only when the
+    // usual state directory holds no healthy beat, to find the directory it names instead.
+    if (given === undefined && !verdict.healthy) {
+      const stateDir = await directorySetting('stateDir', undefined, env);
+      if (stateDir !== usual) verdict = judgeHealth(await readHeartbeat(stateDir), now, MAX_HEARTBEAT_AGE_MS);
+    }
     write(verdict.healthy ? stdout : stderr, verdict.reason);
     return verdict.healthy ? EXIT.ok : EXIT.failed;
   },
 };
-
-async function stateDirFromConfig(env: Readonly<Record<string, string | undefined>>): Promise<string> {
-  const fallback = env['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy';
-  try {
-    const result = await readConfig({ envFile: resolveEnvFile(undefined, env), defaultsFile: defaultsFile(env), processEnv: { ...env } });
-    return result.ok ? result.config.settings.stateDir : fallback;
-  } catch {
-    return fallback;
-  }
-}

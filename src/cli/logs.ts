@@ -1,7 +1,7 @@
-import { readConfig } from '../config/read.js';
 import { formatJson, formatText } from '../logging/format.js';
 import { listLogNames, readLogs } from '../logging/read-logs.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, write, type Command } from './common.js';
+import { directorySetting } from './directory-setting.js';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -35,7 +35,7 @@ export const logsCommand: Command = {
       true,
     );
     if (positionals.length > 1) throw new UsageError('name at most one log (a job, or "scheduler")');
-    const dir = values['log-dir'] ?? (await logDirFromConfig(values['env-file'], env));
+    const dir = values['log-dir'] ?? (await directorySetting('logDir', values['env-file'], env));
     if (values.list) {
       for (const name of await listLogNames(dir)) write(stdout, name);
       return EXIT.ok;
@@ -73,15 +73,3 @@ export const logsCommand: Command = {
     return EXIT.ok;
   },
 };
-
-async function logDirFromConfig(envFileFlag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
-  const fallback = env['AUTODEPLOY_LOG_DIR'] ?? '/var/log/PAVICS';
-  let envFile: string;
-  try {
-    envFile = resolveEnvFile(envFileFlag, env);
-  } catch {
-    return fallback;
-  }
-  const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
-  return result.ok ? result.config.settings.logDir : fallback;
-}

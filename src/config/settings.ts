@@ -79,6 +79,15 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   notebookOwner: { name: 'AUTODEPLOY_NOTEBOOK_OWNER', fallback: 'root:root' },
 };
 
+/**
+ * A setting as the process environment alone gives it, for when env.local cannot be read: its
+ * variable, else its fallback ('' when it has none).
+ */
+export function settingFromEnvironment(field: keyof SettingsInput, env: Readonly<Record<string, string | undefined>>): string {
+  const variable = SETTING_VARIABLES[field];
+  return env[variable.name] ?? variable.fallback ?? '';
+}
+
 export interface SettingsResult {
   readonly settings: Settings | undefined;
   readonly issues: readonly ConfigIssue[];

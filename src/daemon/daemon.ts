@@ -5,6 +5,7 @@ import { schedulerContext, type SchedulerContext } from '../config/builtin-jobs.
 import type { Config } from '../config/load.js';
 import { formatIssue, type ConfigIssue } from '../config/issues.js';
 import { readConfig } from '../config/read.js';
+import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js';
 import type { JobContainers } from '../docker/job-containers.js';
 import { schedulerInstance } from '../jobs/instance.js';
 import type { Job } from '../jobs/job.js';
@@ -108,15 +109,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const settings = result.ok ? result.config.settings : undefined;
     const env = this.options.processEnv;
     this.logs = openLogFiles({
-      dir: settings?.logDir ?? env['AUTODEPLOY_LOG_DIR'] ?? '/var/log/PAVICS',
-      format: settings?.logFormat ?? (env['AUTODEPLOY_LOG_FORMAT'] === 'json' ? 'json' : 'text'),
-      maxSize: settings?.logMaxSize ?? '10m',
-      keep: settings?.logKeep ?? 10,
+      dir: settings?.logDir ?? settingFromEnvironment('logDir', env),
+      format: settings?.logFormat ?? (settingFromEnvironment('logFormat', env) === 'json' ? 'json' : 'text'),
+      // Not from the environment: a bad value there would stop the scheduler from logging at all.
+      maxSize: settings?.logMaxSize ?? SETTING_VARIABLES.logMaxSize.fallback ?? '10m',
+      keep: settings?.logKeep ?? Number(SETTING_VARIABLES.logKeep.fallback),
       secrets: result.ok ? result.config.secrets : [],
       stdout: this.options.stdout ?? false,
     });
     this.log = this.logs.scheduler();
-    this.history = new RunHistory(settings?.stateDir ?? env['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy');
+    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env));
     this.log.info({ version: VERSION, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
 
     if (result.ok) {
@@ -253,7 +255,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async beat(): Promise<void> {
-    const stateDir = this.config?.settings.stateDir ?? this.options.processEnv['AUTODEPLOY_STATE_DIR'] ?? '/var/lib/autodeploy';
+    const stateDir = this.config?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
       version: VERSION,

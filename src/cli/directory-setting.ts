@@ -1,0 +1,21 @@
+import { readConfig } from '../config/read.js';
+import { settingFromEnvironment } from '../config/settings.js';
+import { defaultsFile, resolveEnvFile } from './common.js';
+
+/**
+ * The log or state directory, for a command that must work while env.local is broken: from the
+ * configuration when it can be read, else from the environment or the setting's fallback.
+ */
+export async function directorySetting(
+  field: 'logDir' | 'stateDir',
+  envFileFlag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string> {
+  const fallback = settingFromEnvironment(field, env);
+  try {
+    const result = await readConfig({ envFile: resolveEnvFile(envFileFlag, env), defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    return result.ok ? result.config.settings[field] : fallback;
+  } catch {
+    return fallback;
+  }
+}
