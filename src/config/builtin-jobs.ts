@@ -34,10 +34,10 @@ export type CheckoutRootOf = (composeDir: string) => string;
 export interface BuiltinInput {
   readonly settings: Settings;
   readonly entries: ReadonlyMap<string, SettingEntry>;
+  /** env.local: also where a problem with a setting it does not set is reported */
   readonly envFile: string;
   readonly context: SchedulerContext;
   readonly checkoutRootOf?: CheckoutRootOf;
-  readonly fallbackFile: string;
   /** the resolved environment, for `-e NAME` in extra docker args */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -53,7 +53,7 @@ export function buildBuiltinJobs(input: BuiltinInput): { jobs: Job[]; issues: Co
   const issues: ConfigIssue[] = [];
   const jobs: Job[] = [];
   const frequency = input.entries.get('AUTODEPLOY_PLATFORM_FREQUENCY');
-  const source = frequency?.source ?? { file: input.fallbackFile, line: undefined };
+  const source = frequency?.source ?? { file: input.envFile, line: undefined };
 
   if (settings.composeDir !== undefined) {
     const parsed = parseSchedule(settings.platformFrequency, settings.timezone);
@@ -100,7 +100,7 @@ function notebookDeployJob(input: BuiltinInput): { job: NotebookDeployJob | unde
   const { settings } = input;
   if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
   const sourcesEntry = input.entries.get(NOTEBOOK_SOURCES);
-  const source = sourcesEntry?.source ?? { file: input.fallbackFile, line: undefined };
+  const source = sourcesEntry?.source ?? { file: input.envFile, line: undefined };
   const issues: ConfigIssue[] = [];
   const frequency = input.entries.get(NOTEBOOK_FREQUENCY);
   const parsed = parseSchedule(settings.notebookFrequency, settings.timezone);
@@ -132,25 +132,38 @@ function notebookDeployJob(input: BuiltinInput): { job: NotebookDeployJob | unde
   };
 }
 
+/** A path mounted where it is on the host. */
+function sameMount(path: string, mode = 'rw'): string {
+  return `${path}:${path}:${mode}`;
+}
+
+/** The state directory, a volume of the scheduler's container: the built-in jobs share it (lock, host keys, git cache). */
+function stateMount(input: BuiltinInput): string {
+  const { stateDir } = input.settings;
+  return `${input.context.mounts?.get(stateDir) ?? stateDir}:${stateDir}:rw`;
+}
+
+/** The deploy keys and the pinned known_hosts, read-only, when set. */
+function credentialMounts(settings: Settings): string[] {
+  return [settings.deployKeyRootDir, settings.knownHosts].filter((path) => path !== undefined).map((path) => sameMount(path, 'ro'));
+}
+
 function notebookDeployContainer(input: BuiltinInput, target: string): ContainerSpec {
-  const { settings, context } = input;
-  const same = (path: string, mode = 'rw'): string => `${path}:${path}:${mode}`;
+  const { settings } = input;
   const volumes = new Set<string>([
     // Pruning asks Docker which running containers may still mount an old version.
     `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
     // The parent, not the target: the target is a symbolic link swapped by rename, and the
     // versions it points to live beside it.
-    same(dirname(target)),
-    // The git cache and the lock live in the state directory, shared with the scheduler.
-    `${context.mounts?.get(settings.stateDir) ?? settings.stateDir}:${settings.stateDir}:rw`,
-    same(dirname(input.envFile), 'ro'),
+    sameMount(dirname(target)),
+    stateMount(input),
+    sameMount(dirname(input.envFile), 'ro'),
+    ...credentialMounts(settings),
   ]);
-  if (settings.deployKeyRootDir !== undefined) volumes.add(same(settings.deployKeyRootDir, 'ro'));
-  if (settings.knownHosts !== undefined) volumes.add(same(settings.knownHosts, 'ro'));
   // A source on this host (a path or file:// URL) is read where it is.
   for (const s of settings.notebookSources) {
     const local = localSourcePath(s.url);
-    if (local !== undefined) volumes.add(same(local, 'ro'));
+    if (local !== undefined) volumes.add(sameMount(local, 'ro'));
   }
   const env: Record<string, string> = { AUTODEPLOY_ENV_FILE: input.envFile };
   if (settings.composeDir !== undefined) env['COMPOSE_DIR'] = settings.composeDir;
@@ -162,23 +175,19 @@ function notebookDeployContainer(input: BuiltinInput, target: string): Container
 const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
 
 function autodeployContainer(input: BuiltinInput, composeDir: string, extra: DockerArgs): ContainerSpec {
-  const { settings, context } = input;
+  const { settings } = input;
   const checkoutRoot = input.checkoutRootOf?.(composeDir) ?? composeDir;
-  const same = (path: string, mode = 'rw'): string => `${path}:${path}:${mode}`;
   const volumes = new Set<string>([
     `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
-    same(checkoutRoot),
-    ...settings.extraRepos.map((repo) => same(repo)),
-    // The state directory is a volume of the scheduler's container: the deploy shares it (lock, host keys).
-    `${context.mounts?.get(settings.stateDir) ?? settings.stateDir}:${settings.stateDir}:rw`,
+    sameMount(checkoutRoot),
+    ...settings.extraRepos.map((repo) => sameMount(repo)),
+    stateMount(input),
   ]);
   // env.local may live outside the checkouts (e.g. in a private config repo elsewhere).
   if (![checkoutRoot, ...settings.extraRepos].some((dir) => input.envFile.startsWith(`${dir}/`))) {
-    volumes.add(same(dirname(input.envFile), 'ro'));
+    volumes.add(sameMount(dirname(input.envFile), 'ro'));
   }
-  if (settings.deployKeyRootDir !== undefined) volumes.add(same(settings.deployKeyRootDir, 'ro'));
-  if (settings.knownHosts !== undefined) volumes.add(same(settings.knownHosts, 'ro'));
-  for (const volume of extra.volumes) volumes.add(volume);
+  for (const volume of [...credentialMounts(settings), ...extra.volumes]) volumes.add(volume);
 
   const env: Record<string, string> = { ...extra.env, COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
   if (settings.timezone !== undefined) env['TZ'] = settings.timezone;

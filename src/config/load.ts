@@ -237,7 +237,6 @@ export function loadConfig(input: LoadInput): LoadResult {
         envFile: lastFile,
         env: resolved,
         context: input.context ?? {},
-        fallbackFile: lastFile,
         ...(input.checkoutRootOf === undefined ? {} : { checkoutRootOf: input.checkoutRootOf }),
       })
     : { jobs: [], issues: [] };
