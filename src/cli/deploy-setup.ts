@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
 import { schedulerContext } from '../config/builtin-jobs.js';
 import type { Config } from '../config/load.js';
-import { checkoutRootOf, readConfig } from '../config/read.js';
-import { formatIssue } from '../config/issues.js';
+import { checkoutRootOf } from '../config/read.js';
 import { dockerComposeContainers } from '../docker/compose-project.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
 import { schedulerInstance } from '../jobs/instance.js';
 import { runOnce } from '../jobs/run-once.js';
 import type { LockHolder } from '../deploy/lock.js';
 import { createMasker, type Masker } from '../logging/mask.js';
-import { defaultsFile, resolveEnvFile, write, type CommandContext } from './common.js';
+import { resolveEnvFile, write, type CommandContext } from './common.js';
+import { configOrReport, readCommandConfig } from './command-config.js';
 
 export interface DeploySetup {
   readonly envFile: string;
@@ -22,22 +22,19 @@ export interface DeploySetup {
 /** env.local → what `status` and `deploy` work on; undefined (after saying why) when it cannot be had. */
 export async function deploySetup(envFileFlag: string | undefined, { env, stderr }: CommandContext): Promise<DeploySetup | undefined> {
   const envFile = resolveEnvFile(envFileFlag, env);
-  const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
-  if (!result.ok) {
-    for (const issue of result.issues) write(stderr, formatIssue(issue));
-    return undefined;
-  }
-  const composeDir = result.config.settings.composeDir;
+  const config = await configOrReport(env, envFile, stderr);
+  if (config === undefined) return undefined;
+  const composeDir = config.settings.composeDir;
   if (composeDir === undefined) {
     write(stderr, `${envFile}: COMPOSE_DIR is not set: set it to the platform directory (the one holding docker-compose.yml)`);
     return undefined;
   }
   return {
     envFile,
-    config: result.config,
+    config,
     composeDir,
-    checkouts: [checkoutRootOf(composeDir), ...result.config.settings.extraRepos],
-    mask: createMasker(result.config.secrets),
+    checkouts: [checkoutRootOf(composeDir), ...config.settings.extraRepos],
+    mask: createMasker(config.secrets),
   };
 }
 
@@ -84,7 +81,7 @@ export async function runInBuiltinJobContainer(
   const containers = dockerJobContainers(connectDocker({}, { ...context.env }));
   const selfContainer = await containers.self();
   if (selfContainer === undefined) return undefined;
-  const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env }, context: schedulerContext(selfContainer) });
+  const result = await readCommandConfig(context.env, envFile, schedulerContext(selfContainer));
   const job = result.ok ? result.config.jobs.find((j) => j.kind === kind) : undefined;
   if (!result.ok || job === undefined) return undefined;
   const mask = createMasker(result.config.secrets);

@@ -1,6 +1,6 @@
-import { readConfig } from '../config/read.js';
 import { settingFromEnvironment } from '../config/settings.js';
-import { defaultsFile, resolveEnvFile } from './common.js';
+import { resolveEnvFile } from './common.js';
+import { readCommandConfig } from './command-config.js';
 
 /**
  * The log or state directory, for a command that must work while env.local is broken: from the
@@ -13,7 +13,7 @@ export async function directorySetting(
 ): Promise<string> {
   const fallback = settingFromEnvironment(field, env);
   try {
-    const result = await readConfig({ envFile: resolveEnvFile(envFileFlag, env), defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    const result = await readCommandConfig(env, resolveEnvFile(envFileFlag, env));
     return result.ok ? result.config.settings[field] : fallback;
   } catch {
     return fallback;

@@ -1,11 +1,10 @@
 import { schedulerContext } from '../config/builtin-jobs.js';
-import { readConfig } from '../config/read.js';
-import { formatIssue } from '../config/issues.js';
 import type { Job } from '../jobs/job.js';
 import { nextRuns } from '../schedule/next-runs.js';
 import { RunHistory, type RunRecord } from '../state/run-history.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
-import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { configOrReport } from './command-config.js';
 
 export interface JobRow {
   readonly name: string;
@@ -75,18 +74,17 @@ export const jobsCommand: Command = {
     const { values } = parseCommandArgs(argv, { ...ENV_FILE_OPTION, json: { type: 'boolean' } });
     const envFile = resolveEnvFile(values['env-file'], env);
     const context = schedulerContext(await dockerJobContainers(connectDocker({}, { ...env })).self());
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context });
-    if (!result.ok) {
-      for (const issue of result.issues) write(stderr, formatIssue(issue));
+    const config = await configOrReport(env, envFile, stderr, context);
+    if (config === undefined) {
       write(stderr, 'the job table cannot be built; run `autodeploy validate` after fixing these');
       return EXIT.usage;
     }
-    const history = new RunHistory(result.config.settings.stateDir);
+    const history = new RunHistory(config.settings.stateDir);
     const last = new Map<string, RunRecord | undefined>();
-    for (const job of result.config.jobs) {
+    for (const job of config.jobs) {
       last.set(job.name, (await history.runs(job.name)).find((r) => r.outcome !== 'skipped'));
     }
-    const rows = jobRows(result.config.jobs, new Date(), last);
+    const rows = jobRows(config.jobs, new Date(), last);
     write(stdout, values.json ? JSON.stringify(rows, null, 2) : renderJobRows(rows));
     return EXIT.ok;
   },

@@ -1,11 +1,10 @@
-import { formatIssue } from '../config/issues.js';
-import { readConfig } from '../config/read.js';
 import { connectDocker } from '../docker/job-containers.js';
 import { dockerMountingContainers } from '../docker/mounting-containers.js';
 import { createMasker } from '../logging/mask.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
+import { configOrReport } from './command-config.js';
 
 /** 0: published, nothing to do, held, rolled back or another run is going; 1: nothing could be published. */
 export function notebooksExitCode(outcome: NotebookOutcome): number {
@@ -29,12 +28,9 @@ export const notebooksCommand: Command = {
     const delegated = await runInBuiltinJobContainer(context, envFile, 'notebookdeploy', ['autodeploy', 'notebooks', ...(dryRun ? ['--dry-run'] : []), ...(rollback ? ['--rollback'] : [])]);
     if (delegated !== undefined) return delegated;
 
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(context.env), processEnv: { ...context.env } });
-    if (!result.ok) {
-      for (const issue of result.issues) write(context.stderr, formatIssue(issue));
-      return EXIT.usage;
-    }
-    const { settings, secrets } = result.config;
+    const config = await configOrReport(context.env, envFile, context.stderr);
+    if (config === undefined) return EXIT.usage;
+    const { settings, secrets } = config;
     const mask = createMasker(secrets);
     const say = (line: string): void => write(context.stdout, mask(line));
     const target = settings.notebookTargetDir;

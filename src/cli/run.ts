@@ -1,14 +1,13 @@
 import { hostname } from 'node:os';
 import { schedulerContext } from '../config/builtin-jobs.js';
-import { formatIssue } from '../config/issues.js';
-import { readConfig } from '../config/read.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
 import { schedulerInstance } from '../jobs/instance.js';
 import { runJob, type RunReport } from '../jobs/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
 import { createMasker } from '../logging/mask.js';
 import { RunHistory } from '../state/run-history.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { configOrReport } from './command-config.js';
 
 /** Exit codes of `autodeploy run` beyond the job's own, chosen to match `docker run` and `timeout`. */
 export const RUN_EXIT = { couldNotStart: 125, timedOut: 124, skipped: 75 } as const;
@@ -40,12 +39,8 @@ export const runCommand: Command = {
     const containers = dockerJobContainers(connectDocker({}, { ...env }));
     // What the scheduler's own container says of itself, when this runs inside it (docker exec).
     const self = await containers.self();
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, context: schedulerContext(self) });
-    if (!result.ok) {
-      for (const issue of result.issues) write(stderr, formatIssue(issue));
-      return EXIT.usage;
-    }
-    const { config } = result;
+    const config = await configOrReport(env, envFile, stderr, schedulerContext(self));
+    if (config === undefined) return EXIT.usage;
     const job = config.jobs.find((j) => j.name === name);
     if (job === undefined) {
       throw new UsageError(`no job named "${name}" in ${envFile}; jobs: ${config.jobs.map((j) => j.name).join(', ') || '(none)'}`);

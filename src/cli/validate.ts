@@ -1,6 +1,6 @@
 import { formatIssue } from '../config/issues.js';
-import { readConfig } from '../config/read.js';
-import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
+import { readCommandConfig } from './command-config.js';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -9,7 +9,7 @@ export const validateCommand: Command = {
   async run({ argv, env, stdout, stderr }) {
     const { values } = parseCommandArgs(argv, ENV_FILE_OPTION);
     const envFile = resolveEnvFile(values['env-file'], env);
-    const result = await readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env } });
+    const result = await readCommandConfig(env, envFile);
     for (const warning of result.ok ? result.config.warnings : result.warnings) {
       write(stderr, `${formatIssue({ ...warning, message: `warning: ${warning.message}` })}`);
     }
