@@ -8,9 +8,13 @@ export interface ConfigIssue {
   readonly key?: string;
 }
 
+/** `file:line`, or the file alone when there is no line. */
+export function place(where: { readonly file: string; readonly line: number | undefined }): string {
+  return where.line === undefined ? where.file : `${where.file}:${where.line}`;
+}
+
 /** `file:line: message`, the form editors and `grep -n` users jump to. */
 export function formatIssue(issue: ConfigIssue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
-  return `${where}: ${issue.message}`;
+  return `${place(issue)}: ${issue.message}`;
 }
 

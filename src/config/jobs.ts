@@ -6,7 +6,7 @@ import type { ContainerJob, ContainerSpec, Schedule, SourceRef } from '../jobs/j
 import { parseSchedule } from '../schedule/parse.js';
 import { envEntry, parseDockerArgs, volumeProblem } from './docker-args.js';
 import { parseDuration } from './duration.js';
-import type { ConfigIssue } from './issues.js';
+import { place, type ConfigIssue } from './issues.js';
 import type { DraftField, DraftFieldName, JobDraft, SettingEntry } from './job-draft.js';
 import { readNativeJobs } from './native-jobs.js';
 import { commandArgv, splitWords } from './shell-words.js';
@@ -33,10 +33,6 @@ export const RESERVED_JOB_NAMES: readonly string[] = ['autodeploy', 'notebookdep
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
-
-function at(where: SourceRef): string {
-  return where.line === undefined ? where.file : `${where.file}:${where.line}`;
-}
 
 class JobChecker {
   readonly issues: ConfigIssue[] = [];
@@ -279,7 +275,7 @@ export function buildJobs(input: JobsInput): JobsResult {
         ...draft.source,
         job: name,
         key: draft.nameKey,
-        message: `job "${name}" is defined twice, at ${at(earlier.source)} and at ${at(draft.source)}; rename or remove one`,
+        message: `job "${name}" is defined twice, at ${place(earlier.source)} and at ${place(draft.source)}; rename or remove one`,
       });
       continue;
     }
@@ -295,7 +291,7 @@ export function buildJobs(input: JobsInput): JobsResult {
         job: name,
         key: draft.keyFor.dockerargs,
         message:
-          `jobs "${clash.name}" (${at(clash.source)}) and "${name}" use the same container name ` +
+          `jobs "${clash.name}" (${place(clash.source)}) and "${name}" use the same container name ` +
           `"${built.job.container.containerName}", so they could never run at the same time; give one another --name`,
       });
       continue;

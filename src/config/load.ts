@@ -5,7 +5,7 @@
 
 import type { Job } from '../jobs/job.js';
 import { parseEnvFile, type EnvAssignment } from './env-file.js';
-import type { ConfigIssue } from './issues.js';
+import { place, type ConfigIssue } from './issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { buildBuiltinJobs, type CheckoutRootOf, type SchedulerContext } from './builtin-jobs.js';
 import { buildJobs } from './jobs.js';
@@ -60,10 +60,6 @@ function defined(env: Readonly<Record<string, string | undefined>>): Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
-}
-
-function at(a: { readonly file: string; readonly line: number | undefined }): string {
-  return a.line === undefined ? a.file : `${a.file}:${a.line}`;
 }
 
 /** Reads the files in order; each sees the process environment and the files before it. */
@@ -126,7 +122,7 @@ function aliasWarnings(assignments: readonly EnvAssignment[], defaultsFile: stri
   for (const a of assignments) {
     if (a.file === defaultsFile) continue;
     const canonical = canonicalName(a.key);
-    if (canonical === a.key && !a.key.startsWith('AUTODEPLOY_')) continue;
+    if (canonical === a.key && !isAutodeployName(a.key)) continue;
     const bySpelling = spellings.get(canonical) ?? new Map<string, EnvAssignment>();
     bySpelling.set(a.key, a);
     spellings.set(canonical, bySpelling);
@@ -143,8 +139,8 @@ function aliasWarnings(assignments: readonly EnvAssignment[], defaultsFile: stri
       line: winner.line,
       key: canonical,
       message:
-        `${canonical} is set under both spellings: ${loser.key} at ${at(loser)} and ${winner.key} at ${at(winner)}; ` +
-        `the later one (${winner.key}, ${at(winner)}) wins — keep only one`,
+        `${canonical} is set under both spellings: ${loser.key} at ${place(loser)} and ${winner.key} at ${place(winner)}; ` +
+        `the later one (${winner.key}, ${place(winner)}) wins — keep only one`,
     });
   }
   return warnings;
