@@ -6,7 +6,7 @@
 // breaks a service. Everything it starts is removed at the end, also on failure or Ctrl-C.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../test/fixtures/platform.js';
+import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, requireImages, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../test/fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../test/helpers/scheduler-env.js';
 
 const NEXT_IMAGE = 'autodeploy-scheduler:demo-next';
@@ -16,11 +16,11 @@ const show = (text: string): void => console.log(text.trimEnd().replace(/^/gm, '
 
 
 async function logSince(platform: GitPlatform, name: string, offset: number): Promise<string> {
-  return (await readFile(join(platform.logDir, `${name}.log`), 'utf8').catch(() => '')).slice(offset);
+  return (await platform.readLog(name)).slice(offset);
 }
 
 async function logSize(platform: GitPlatform, name: string): Promise<number> {
-  return (await readFile(join(platform.logDir, `${name}.log`), 'utf8').catch(() => '')).length;
+  return (await platform.readLog(name)).length;
 }
 
 /** Waits for the next autodeploy run that ends with `pattern`, and shows its lines. */
@@ -36,11 +36,7 @@ async function showDeploy(platform: GitPlatform, offset: number, pattern: RegExp
 }
 
 async function main(): Promise<void> {
-  for (const image of [SCHEDULER_IMAGE, TEST_IMAGE]) {
-    if ((await run('docker', ['image', 'inspect', image])).code !== 0) {
-      throw new Error(`image ${image} is missing: run \`make demo\` (it builds the images), not this script alone`);
-    }
-  }
+  await requireImages([SCHEDULER_IMAGE, TEST_IMAGE], 'run `make demo` (it builds the images), not this script alone');
   let platform: GitPlatform | undefined;
   const cleanUp = async (): Promise<void> => {
     if (!platform) return;

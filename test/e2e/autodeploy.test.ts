@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../fixtures/platform.js';
+import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, requireImages, run, SCHEDULER_IMAGE, webCompose, type GitPlatform } from '../fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../helpers/scheduler-env.js';
 
 // The real image, in a real compose project whose COMPOSE_DIR is a git checkout: the scheduler's
@@ -19,7 +19,7 @@ async function inspect(name: string): Promise<{ Id: string; Config: { Image: str
 }
 
 async function autodeployLog(platform: GitPlatform): Promise<string> {
-  return readFile(join(platform.logDir, 'autodeploy.log'), 'utf8').catch(() => '');
+  return platform.readLog('autodeploy');
 }
 
 describe('autodeploy, end to end', () => {
@@ -27,11 +27,7 @@ describe('autodeploy, end to end', () => {
   let web: string;
 
   beforeAll(async () => {
-    for (const image of [SCHEDULER_IMAGE, TEST_IMAGE]) {
-      if ((await run('docker', ['image', 'inspect', image])).code !== 0) {
-        throw new Error(`image ${image} is missing: run \`make image test-images\` (make test does)`);
-      }
-    }
+    await requireImages([SCHEDULER_IMAGE, TEST_IMAGE], 'run `make image test-images` (make test does)');
     // The "new version" a self-update brings: the same build under another tag.
     await run('docker', ['tag', SCHEDULER_IMAGE, NEXT_IMAGE]);
     platform = await createGitPlatform({

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../src/logging/format.js';
-import { SCHEDULER_IMAGE, createPlatform, run, type Platform } from '../fixtures/platform.js';
+import { SCHEDULER_IMAGE, createPlatform, requireImages, run, type Platform } from '../fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../helpers/scheduler-env.js';
 
 // The real image, started by a real compose project through the component's fragment.
@@ -10,10 +10,7 @@ describe('the scheduler image as a compose component', () => {
   let platform: Platform;
 
   beforeAll(async () => {
-    for (const image of [SCHEDULER_IMAGE, TEST_IMAGE]) {
-      const inspected = await run('docker', ['image', 'inspect', image]);
-      if (inspected.code !== 0) throw new Error(`image ${image} is missing: run \`make image test-images\` (make test does)`);
-    }
+    await requireImages([SCHEDULER_IMAGE, TEST_IMAGE], 'run `make image test-images` (make test does)');
     platform = await createPlatform({
       services: '  web:\n    image: autodeploy-test/busybox:latest\n    command: ["sleep", "3600"]\n',
       envLines: [
@@ -44,14 +41,14 @@ describe('the scheduler image as a compose component', () => {
 
   it('runs the extra jobs of env.local in their own containers and writes their logs on the host', async () => {
     const greet = await eventually('the greet job output in its log on the host', async () => {
-      const text = await readFile(join(platform.logDir, 'greet.log'), 'utf8').catch(() => '');
+      const text = await platform.readLog('greet');
       return text.includes('hello from the greet job') ? text : undefined;
     }, 60_000);
     const record = greet.split('\n').map((l) => parseLogLine(l)).find((r) => r?.out === 'stdout');
     expect(record).toMatchObject({ job: 'greet', out: 'stdout', msg: 'hello from the greet job' });
 
     const shout = await eventually('the PAVICS-format job output', async () => {
-      const text = await readFile(join(platform.logDir, 'shout.log'), 'utf8').catch(() => '');
+      const text = await platform.readLog('shout');
       return text.includes('token is') ? text : undefined;
     }, 60_000);
     // The job printed a secret from env.local: the log has it masked.

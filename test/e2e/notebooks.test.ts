@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBareUpstream, git, pushUpstream } from '../fixtures/git-repos.js';
-import { createPlatform, run, SCHEDULER_IMAGE, type Platform } from '../fixtures/platform.js';
+import { createPlatform, requireImages, run, SCHEDULER_IMAGE, type Platform } from '../fixtures/platform.js';
 import { TEST_IMAGE, eventually } from '../helpers/scheduler-env.js';
 
 // The real image in a real compose project: the scheduler's notebookdeploy job, on its schedule,
@@ -17,14 +17,10 @@ describe('notebook deploy, end to end', () => {
   let target: string;
   let upstream: string;
 
-  const log = (): Promise<string> => readFile(join(platform.logDir, 'notebookdeploy.log'), 'utf8').catch(() => '');
+  const log = (): Promise<string> => platform.readLog('notebookdeploy');
 
   beforeAll(async () => {
-    for (const image of [SCHEDULER_IMAGE, TEST_IMAGE]) {
-      if ((await run('docker', ['image', 'inspect', image])).code !== 0) {
-        throw new Error(`image ${image} is missing: run \`make image test-images\` (make test does)`);
-      }
-    }
+    await requireImages([SCHEDULER_IMAGE, TEST_IMAGE], 'run `make image test-images` (make test does)');
     platform = await createPlatform({ services: `  web:\n    image: ${TEST_IMAGE}\n    command: ["sleep", "3600"]\n`, envLines: [] });
     userData = join(platform.root, 'jupyterhub_user_data');
     target = join(userData, 'tutorial-notebooks');

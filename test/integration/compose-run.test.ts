@@ -19,7 +19,7 @@ import {
 import { parseComposeConfig, servicesToRestart } from '../../src/deploy/compose-services.js';
 import { dockerComposeContainers, type ServiceContainer } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
-import { createPlatform, run, type Platform } from '../fixtures/platform.js';
+import { createPlatform, requireImages, run, type Platform } from '../fixtures/platform.js';
 import { TEST_IMAGE } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
@@ -32,8 +32,7 @@ const IDLE = `["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  const inspected = await run('docker', ['image', 'inspect', TEST_IMAGE]);
-  if (inspected.code !== 0) throw new Error(`test image ${TEST_IMAGE} is missing: run scripts/build-test-images.sh`);
+  await requireImages([TEST_IMAGE], 'run scripts/build-test-images.sh');
 });
 
 afterEach(async () => {

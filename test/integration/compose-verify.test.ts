@@ -5,7 +5,7 @@ import { expectedServices, parseComposeConfig } from '../../src/deploy/compose-s
 import { verifyServices, type ServiceReport } from '../../src/deploy/verify.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
-import { createPlatform, run, type Platform } from '../fixtures/platform.js';
+import { createPlatform, requireImages, type Platform } from '../fixtures/platform.js';
 import { TEST_IMAGE } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
@@ -16,8 +16,7 @@ const platforms: Platform[] = [];
 const IDLE = `["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"]`;
 
 beforeAll(async () => {
-  const inspected = await run('docker', ['image', 'inspect', TEST_IMAGE]);
-  if (inspected.code !== 0) throw new Error(`test image ${TEST_IMAGE} is missing: run scripts/build-test-images.sh`);
+  await requireImages([TEST_IMAGE], 'run scripts/build-test-images.sh');
 });
 
 afterEach(async () => {
