@@ -71,6 +71,16 @@ export function compareRolledKeys(a: RolledFileKey, b: RolledFileKey): number {
   return a.number - b.number;
 }
 
+/** The entries of a log's rolled-files directory that are its numbered files, oldest first. */
+export function rolledFiles(name: string, entries: readonly string[]): Array<{ readonly entry: string; readonly key: RolledFileKey }> {
+  return entries
+    .flatMap((entry) => {
+      const key = parseRolledFileName(name, entry);
+      return key === undefined ? [] : [{ entry, key }];
+    })
+    .sort((a, b) => compareRolledKeys(a.key, b.key));
+}
+
 /** The local calendar date, as pino-roll writes it in file names. */
 export function localDate(time: Date): string {
   const pad = (value: number): string => String(value).padStart(2, '0');

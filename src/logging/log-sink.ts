@@ -12,12 +12,11 @@ import { formatText, recordFromJson } from './format.js';
 import { LogFileError, describeCause } from './log-errors.js';
 import {
   ROLL_DATE_FORMAT,
-  compareRolledKeys,
   localDate,
   logLinkPath,
-  parseRolledFileName,
   rollBasePath,
   rolledFileName,
+  rolledFiles,
   rolledFilesDir,
 } from './log-layout.js';
 import { maskJsonLine, type Masker } from './mask.js';
@@ -275,13 +274,7 @@ export class LogSink {
     const { dir, name, keep } = this.#options;
     const rolledDir = rolledFilesDir(dir, name);
     const currentName = current === null ? undefined : relative(rolledDir, current);
-    const others = (await readdir(rolledDir))
-      .filter((entry) => entry !== currentName)
-      .flatMap((entry) => {
-        const key = parseRolledFileName(name, entry);
-        return key === undefined ? [] : [{ entry, key }];
-      })
-      .sort((a, b) => compareRolledKeys(a.key, b.key));
+    const others = rolledFiles(name, await readdir(rolledDir)).filter(({ entry }) => entry !== currentName);
     for (const { entry } of others.slice(0, Math.max(0, others.length - keep))) {
       try {
         await unlink(join(rolledDir, entry));

@@ -11,7 +11,7 @@ import { LogFileError, describeCause } from './log-errors.js';
 import {
   compareRolledKeys,
   logLinkPath,
-  parseRolledFileName,
+  rolledFiles,
   rolledFilesDir,
   type RolledFileKey,
 } from './log-layout.js';
@@ -57,11 +57,7 @@ async function listLogFileRefs(dir: string, name: string): Promise<LogFileRef[]>
       throw new LogFileError(`cannot list ${rolledDir}: ${describeCause(cause)}`, { file: rolledDir, cause });
     }
   }
-  for (const entry of entries) {
-    const key = parseRolledFileName(name, entry);
-    if (key !== undefined) refs.push({ path: join(rolledDir, entry), key });
-  }
-  refs.sort((a, b) => compareRolledKeys(a.key, b.key));
+  for (const { entry, key } of rolledFiles(name, entries)) refs.push({ path: join(rolledDir, entry), key });
   const link = logLinkPath(dir, name);
   try {
     if ((await lstat(link)).isFile()) refs.push({ path: link, key: LAST_KEY });
