@@ -124,8 +124,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (result.ok) {
       this.adopt(result.config);
     } else {
-      this.problems = result.issues;
-      for (const issue of result.issues) this.log.error({ file: issue.file, line: issue.line, job: issue.job }, formatIssue(issue));
+      this.reportProblems(result.issues);
       this.log.error({ problems: result.issues.length }, 'env.local is invalid: no job is scheduled until it is fixed');
     }
 
@@ -168,8 +167,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private async reload(): Promise<void> {
     const result = await this.load();
     if (!result.ok) {
-      this.problems = result.issues;
-      for (const issue of result.issues) this.log.error({ file: issue.file, line: issue.line, job: issue.job }, formatIssue(issue));
+      this.reportProblems(result.issues);
       this.log.error({ problems: result.issues.length, jobs: this.jobs.length }, 'env.local changed but is invalid: the previous job table keeps running');
       this.emit('reload-failed', result.issues);
       return;
@@ -266,6 +264,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       jobs: this.timers.size,
       running: [...this.inFlight.keys()],
     });
+  }
+
+  /** Keeps the problems of env.local for the heartbeat, and logs each at its file and line. */
+  private reportProblems(issues: readonly ConfigIssue[]): void {
+    this.problems = issues;
+    for (const issue of issues) this.log.error({ file: issue.file, line: issue.line, job: issue.job }, formatIssue(issue));
   }
 
   private now(): Date {

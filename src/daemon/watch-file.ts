@@ -6,6 +6,11 @@ export interface FileWatch {
   close(): void;
 }
 
+/** Quiet time after the last event before the file is read. */
+const DEBOUNCE_MS = 300;
+/** How often the file is read anyway. */
+const POLL_MS = 5_000;
+
 /**
  * Calls `onChange` with the new text when a file's content changes. Watches the directory,
  * not the file: editors and `git pull` replace a file by rename, which a watch on the old
@@ -15,9 +20,7 @@ export interface FileWatch {
 export async function watchFileContent(
   path: string,
   onChange: (text: string | undefined) => void,
-  options: { debounceMs?: number; pollMs?: number } = {},
 ): Promise<FileWatch> {
-  const debounceMs = options.debounceMs ?? 300;
   let last: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -35,7 +38,7 @@ export async function watchFileContent(
   };
   const schedule = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => void check(), debounceMs);
+    timer = setTimeout(() => void check(), DEBOUNCE_MS);
   };
 
   // Resolved before returning, so that a write right after this call is seen as a change.
@@ -52,7 +55,7 @@ export async function watchFileContent(
   }
   // A bind-mounted file edited on the host does not always raise inotify events inside a
   // container (the mount pins the old inode); a slow poll catches what the watch misses.
-  const poll = setInterval(schedule, options.pollMs ?? 5_000);
+  const poll = setInterval(schedule, POLL_MS);
   poll.unref();
 
   return {

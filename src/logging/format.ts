@@ -38,11 +38,11 @@
 //             not start with `"`, `{` or `[`: a string
 //           | any JSON value without blanks outside strings (numbers, true,
 //             false, null, quoted strings, objects, arrays)
+import type { OutputStream } from '../docker/frames.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type OutputStream = 'stdout' | 'stderr';
 
 /** One log line, in either format. Fields other than the named ones are kept as they are. */
 export interface LogRecord {

@@ -5,7 +5,8 @@
 // objects.
 
 import { pino, type Logger } from 'pino';
-import type { LogLevel, OutputStream } from './format.js';
+import type { OutputStream } from '../docker/frames.js';
+import type { LogLevel } from './format.js';
 import { LogFileError, LogSettingError } from './log-errors.js';
 import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
 import { LogSink, type LogFormat, type TextSink } from './log-sink.js';

@@ -65,11 +65,6 @@ export class LogSink {
     this.#linkPath = logLinkPath(options.dir, options.name);
   }
 
-  /** The path an operator tails. */
-  get path(): string {
-    return this.#linkPath;
-  }
-
   /** Called by pino with one serialized JSON line. */
   write(line: string): void {
     if (this.#closed) return;
