@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { DockerError, statusOf } from './errors.js';
+import { DockerError } from './errors.js';
+import { containerName, dockerTime, inspectContainer } from './inspect.js';
 
 // Labels compose (v1 and v2 alike) puts on every container it creates.
 // https://github.com/docker/compose/blob/v2/pkg/api/labels.go
@@ -58,14 +59,9 @@ export function dockerComposeContainers(docker: Docker): ComposeContainers {
       const found: ServiceContainer[] = [];
       for (const summary of summaries) {
         if (summary.Labels?.[LABEL_COMPOSE_ONEOFF] === 'True') continue;
-        let info: Docker.ContainerInspectInfo;
-        try {
-          info = await docker.getContainer(summary.Id).inspect();
-        } catch (error) {
-          // Removed between list and inspect: compose replacing it, for instance.
-          if (statusOf(error) === 404) continue;
-          throw new DockerError(`inspect of ${summary.Id.slice(0, 12)}`, error);
-        }
+        // Gone between list and inspect: compose replacing it, for instance.
+        const info = await inspectContainer(docker, summary.Id, summary.Id.slice(0, 12));
+        if (info === undefined) continue;
         const container = toServiceContainer(info);
         if (container !== undefined) found.push(container);
       }
@@ -73,13 +69,8 @@ export function dockerComposeContainers(docker: Docker): ComposeContainers {
     },
 
     async projectOf(containerId) {
-      try {
-        const info = await docker.getContainer(containerId).inspect();
-        return info.Config.Labels?.[LABEL_COMPOSE_PROJECT] || undefined;
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw new DockerError(`inspect of ${containerId.slice(0, 12)}`, error);
-      }
+      const info = await inspectContainer(docker, containerId, containerId.slice(0, 12));
+      return info?.Config.Labels?.[LABEL_COMPOSE_PROJECT] || undefined;
     },
   };
 }
@@ -96,11 +87,11 @@ function toServiceContainer(info: Docker.ContainerInspectInfo): ServiceContainer
   const health = state.Health;
   const healthStatus = health?.Status === 'starting' || health?.Status === 'healthy' || health?.Status === 'unhealthy' ? health.Status : undefined;
   const lastLog = health?.Log?.at(-1);
-  const started = state.StartedAt && !state.StartedAt.startsWith('0001-') ? state.StartedAt : undefined;
-  const finished = state.FinishedAt && !state.FinishedAt.startsWith('0001-');
+  const started = dockerTime(state.StartedAt);
+  const finished = dockerTime(state.FinishedAt) !== undefined;
   return {
     id: info.Id,
-    name: info.Name.replace(/^\//, ''),
+    name: containerName(info),
     project,
     service,
     status,

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
 import { ContainerNameInUse, DockerError, statusOf } from './errors.js';
 import { FrameLineSplitter, type OutputLine } from './frames.js';
+import { containerName, dockerTime, inspectContainer } from './inspect.js';
 
 /** Who started a run: the daemon on a schedule, or an operator through `autodeploy run`. */
 export type RunOrigin = 'schedule' | 'manual';
@@ -74,20 +75,19 @@ export function dockerJobContainers(docker: Docker): JobContainers {
   return {
     async create(spec, meta) {
       const options = await createOptions(spec, meta);
+      const failure = (error: unknown): Error =>
+        statusOf(error) === 409 ? new ContainerNameInUse(spec.containerName, error) : new DockerError(`create of ${spec.containerName}`, error);
       try {
-        const container = await docker.createContainer(options);
-        return container.id;
+        return (await docker.createContainer(options)).id;
       } catch (error) {
-        if (statusOf(error) === 409) throw new ContainerNameInUse(spec.containerName, error);
-        if (statusOf(error) !== 404) throw new DockerError(`create of ${spec.containerName}`, error);
+        if (statusOf(error) !== 404) throw failure(error);
       }
       // 404: the image is not on this host. `docker run` pulls it; so do we, once.
       await pull(docker, spec.image);
       try {
         return (await docker.createContainer(options)).id;
       } catch (error) {
-        if (statusOf(error) === 409) throw new ContainerNameInUse(spec.containerName, error);
-        throw new DockerError(`create of ${spec.containerName}`, error);
+        throw failure(error);
       }
     },
 
@@ -101,12 +101,8 @@ export function dockerJobContainers(docker: Docker): JobContainers {
     },
 
     async inspect(idOrName) {
-      try {
-        return toRunContainer(await docker.getContainer(idOrName).inspect());
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw new DockerError(`inspect of ${idOrName}`, error);
-      }
+      const info = await inspectContainer(docker, idOrName);
+      return info === undefined ? undefined : toRunContainer(info);
     },
 
     async list() {
@@ -282,17 +278,17 @@ async function* followOutput(
 
 function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
   const labels = info.Config.Labels ?? {};
-  const started = info.State.StartedAt;
+  const started = dockerTime(info.State.StartedAt);
   return {
     id: info.Id,
-    name: info.Name.replace(/^\//, ''),
+    name: containerName(info),
     job: labels[LABEL_JOB] ?? '',
     run: labels[LABEL_RUN] ?? '',
     origin: labels[LABEL_ORIGIN] === 'manual' ? 'manual' : 'schedule',
     instance: labels[LABEL_INSTANCE] ?? '',
     running: info.State.Running || info.State.Restarting,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
-    startedAt: started && !started.startsWith('0001-') ? new Date(started) : undefined,
+    startedAt: started === undefined ? undefined : new Date(started),
   };
 }
 

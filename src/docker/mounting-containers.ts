@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { containerName } from './inspect.js';
 import type { MountingContainers } from '../notebooks/notebook-deploy.js';
 import type { MountingContainer } from '../notebooks/prune-plan.js';
 
@@ -18,7 +19,7 @@ export function dockerMountingContainers(docker: Docker): MountingContainers {
       if (!sources.some(concerns)) continue;
       const info = await docker.getContainer(summary.Id).inspect().catch(() => undefined);
       if (info === undefined || !info.State.Running) continue;
-      found.push({ name: info.Name.replace(/^\//, ''), startedAt: new Date(info.State.StartedAt), sources });
+      found.push({ name: containerName(info), startedAt: new Date(info.State.StartedAt), sources });
     }
     return found;
   };
