@@ -1,33 +1,22 @@
 // The names this scheduler reads from the environment, and the spelling rules
 // around them.
 
-/** Every `AUTODEPLOY_*` setting (not counting the `AUTODEPLOY_JOB_<NAME>_<KEY>` job variables). */
-export const KNOWN_SETTINGS = [
-  'AUTODEPLOY_EXTRA_REPOS',
-  'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR',
-  'AUTODEPLOY_PLATFORM_FREQUENCY',
-  'AUTODEPLOY_NOTEBOOK_FREQUENCY',
-  'AUTODEPLOY_EXTRA_SCHEDULER_JOBS',
-  'AUTODEPLOY_LOG_DIR',
-  'AUTODEPLOY_LOG_FORMAT',
-  'AUTODEPLOY_LOG_MAX_SIZE',
-  'AUTODEPLOY_LOG_KEEP',
-  'AUTODEPLOY_COMPOSE',
-  'AUTODEPLOY_CODE_OWNERSHIP',
-  'AUTODEPLOY_KNOWN_HOSTS',
-  'AUTODEPLOY_STATE_DIR',
-  'AUTODEPLOY_RESTART',
-  'AUTODEPLOY_VERIFY_TIMEOUT',
-  'AUTODEPLOY_JOB_TIMEOUT',
-  'AUTODEPLOY_NOTEBOOK_SOURCES',
-  'AUTODEPLOY_NOTEBOOK_TARGET_DIR',
-  'AUTODEPLOY_NOTEBOOK_OWNER',
-  'AUTODEPLOY_ENV_EVAL',
-  'AUTODEPLOY_IMAGE',
-  'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS',
-] as const;
+import { SETTING_VARIABLES } from './settings.js';
+import { YAML_JOBS_VARIABLE } from './yaml-jobs.js';
 
-export type SettingName = (typeof KNOWN_SETTINGS)[number];
+/**
+ * Every `AUTODEPLOY_*` setting (not counting the `AUTODEPLOY_JOB_<NAME>_<KEY>` job variables): those
+ * of the settings table, and the three read elsewhere (the YAML jobs, the evaluation mode and the
+ * autodeploy job's docker options).
+ */
+export const KNOWN_SETTINGS: readonly string[] = [
+  ...Object.values(SETTING_VARIABLES)
+    .map((variable) => variable.name)
+    .filter(isAutodeployName),
+  YAML_JOBS_VARIABLE,
+  'AUTODEPLOY_ENV_EVAL',
+  'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS',
+];
 
 /**
  * Names birdhouse-deploy derives from the settings in its own scripts; an
@@ -57,8 +46,8 @@ export function isAutodeployName(name: string): boolean {
   return name.startsWith('AUTODEPLOY_');
 }
 
-export function isKnownSetting(name: string): name is SettingName {
-  return (KNOWN_SETTINGS as readonly string[]).includes(name);
+export function isKnownSetting(name: string): boolean {
+  return KNOWN_SETTINGS.includes(name);
 }
 
 function distance(a: string, b: string): number {
@@ -77,8 +66,8 @@ function distance(a: string, b: string): number {
 }
 
 /** The known setting closest to a mistyped name, when one is close enough to be meant. */
-export function nearestSetting(name: string): SettingName | undefined {
-  let best: SettingName | undefined;
+export function nearestSetting(name: string): string | undefined {
+  let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const known of KNOWN_SETTINGS) {
     const d = distance(name, known);
