@@ -142,7 +142,7 @@ async function deploy(
   finish: (outcome: DeployOutcome, message: string, extra?: Partial<Pick<DeployReport, 'verify' | 'rollback'>>) => DeployReport,
 ): Promise<DeployReport> {
   const { say, settings } = input;
-  const compose = await resolveComposeCommand({ ...(settings.compose === undefined ? {} : { setting: settings.compose }), composeDir: input.composeDir, env: input.env });
+  const compose = await resolveComposeCommand({ setting: settings.compose, composeDir: input.composeDir, env: input.env });
   say(`compose command: ${compose.argv.join(' ')} (${compose.source})`);
   const run = runOptions(input, true);
 

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { commitOf, gitClient, type GitClient } from './git-client.js';
+import { commitOf, gitClient } from './git-client.js';
 import { GitError } from './git-error.js';
 
 export interface CacheFetchOptions {
@@ -13,8 +13,8 @@ export interface CacheFetchOptions {
   /** branch, tag or full commit id; undefined: the remote's HEAD */
   readonly ref: string | undefined;
   /** GIT_SSH_COMMAND, for ssh URLs */
-  readonly sshCommand?: string;
-  readonly timeoutMs?: number;
+  readonly sshCommand?: string | undefined;
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface CachedRef {
@@ -50,13 +50,6 @@ export function cacheRefFor(ref: string | undefined): string {
   return `refs/sources/${createHash('sha256').update(ref ?? 'HEAD').digest('hex').slice(0, 16)}`;
 }
 
-function client(dir: string, options: { sshCommand?: string | undefined; timeoutMs?: number | undefined }): GitClient {
-  return gitClient(dir, {
-    ...(options.sshCommand === undefined ? {} : { sshCommand: options.sshCommand }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-}
-
 /** Creates the bare cache repository unless it is there. */
 export async function ensureCacheRepo(dir: string): Promise<void> {
   const exists = await stat(path.join(dir, 'HEAD')).then(() => true, () => false);
@@ -76,7 +69,7 @@ function isFullCommitId(ref: string): boolean {
  * already in the cache is not fetched at all.
  */
 export async function fetchIntoCache(dir: string, options: CacheFetchOptions): Promise<CachedRef> {
-  const git = client(dir, options);
+  const git = gitClient(dir, options);
   const localRef = cacheRefFor(options.ref);
   const previous = await commitOf(git, localRef);
   const ref = options.ref;

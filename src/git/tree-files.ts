@@ -18,8 +18,8 @@ export type TreeListing =
   | { readonly kind: 'not-a-directory' };
 
 /** Every file under `subdir` ('' for the root) at `commit`, recursively, with its blob id. */
-export async function listTreeFiles(dir: string, commit: string, subdir: string, options: { timeoutMs?: number } = {}): Promise<TreeListing> {
-  const git = gitClient(dir, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+export async function listTreeFiles(dir: string, commit: string, subdir: string, options: { timeoutMs?: number | undefined } = {}): Promise<TreeListing> {
+  const git = gitClient(dir, options);
   const treeish = subdir === '' ? `${commit}^{tree}` : `${commit}:${subdir}`;
   const type = await git.run(['cat-file', '-t', '--end-of-options', treeish]).then(
     (out) => out.trim(),
@@ -44,6 +44,6 @@ export async function listTreeFiles(dir: string, commit: string, subdir: string,
 }
 
 /** The bytes of one blob of the cache. */
-export function readBlob(dir: string, oid: string, options: { timeoutMs?: number } = {}): Promise<Buffer> {
-  return gitClient(dir, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }).showBytes(oid);
+export function readBlob(dir: string, oid: string, options: { timeoutMs?: number | undefined } = {}): Promise<Buffer> {
+  return gitClient(dir, options).showBytes(oid);
 }

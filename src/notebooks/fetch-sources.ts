@@ -23,8 +23,8 @@ export interface FetchSettings {
   readonly cacheRoot: string;
   readonly keyRootDir: string | undefined;
   readonly hostKeys: HostKeyPolicy;
-  readonly timeoutMs?: number;
-  readonly connectTimeoutSeconds?: number;
+  readonly timeoutMs?: number | undefined;
+  readonly connectTimeoutSeconds?: number | undefined;
 }
 
 interface SourceCommon {
@@ -105,8 +105,8 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
       fetched = await fetchIntoCache(cacheDir, {
         url: source.url,
         ref: source.ref,
-        ...(sshCommand === undefined ? {} : { sshCommand }),
-        ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+        sshCommand,
+        timeoutMs: settings.timeoutMs,
       });
     } catch (error) {
       if (error instanceof SourceRefNotFound) {
@@ -125,7 +125,7 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
     }
 
     const short = fetched.commit.slice(0, 8);
-    const listing = await listTreeFiles(cacheDir, fetched.commit, source.subdir, settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs });
+    const listing = await listTreeFiles(cacheDir, fetched.commit, source.subdir, { timeoutMs: settings.timeoutMs });
     if (listing.kind === 'missing') return fail(`${label}: the sub-directory "${source.subdir}" does not exist at commit ${short}`);
     if (listing.kind === 'not-a-directory') return fail(`${label}: "${source.subdir}" is a file at commit ${short}, not a directory`);
     const glob = compileGlob(source.glob);

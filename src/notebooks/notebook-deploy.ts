@@ -162,8 +162,8 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     cacheRoot,
     keyRootDir: input.keyRootDir,
     hostKeys: hostKeyPolicy({ pinnedKnownHosts: input.pinnedKnownHosts, stateDir: input.stateDir }),
-    ...(input.gitTimeoutMs === undefined ? {} : { timeoutMs: input.gitTimeoutMs }),
-    ...(input.connectTimeoutSeconds === undefined ? {} : { connectTimeoutSeconds: input.connectTimeoutSeconds }),
+    timeoutMs: input.gitTimeoutMs,
+    connectTimeoutSeconds: input.connectTimeoutSeconds,
   });
   const sources = results.map(sourceReport);
   for (const result of results) say(describeResult(result));
@@ -229,7 +229,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     files: plan.files,
     cacheOf: (n) => cacheBySource.get(n) ?? '',
     owner: input.owner,
-    ...(input.gitTimeoutMs === undefined ? {} : { timeoutMs: input.gitTimeoutMs }),
+    timeoutMs: input.gitTimeoutMs,
   });
   await writeManifest(layout, {
     format: PUBLISH_FORMAT,

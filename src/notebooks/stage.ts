@@ -21,7 +21,7 @@ export interface StageInput {
   readonly cacheOf: (source: number) => string;
   /** numeric uid:gid */
   readonly owner: string;
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /** Writes the set into `dir` (which must not exist) and leaves it read-only and synced. */
@@ -40,7 +40,7 @@ export async function stageSet(input: StageInput): Promise<void> {
       for (let i = next++; i < input.files.length; i = next++) {
         const file = input.files[i];
         if (file === undefined) continue;
-        const content = await readBlob(input.cacheOf(file.source), file.oid, input.timeoutMs === undefined ? {} : { timeoutMs: input.timeoutMs });
+        const content = await readBlob(input.cacheOf(file.source), file.oid, { timeoutMs: input.timeoutMs });
         const handle = await open(path.join(input.dir, file.path), 'wx', FILE_MODE);
         try {
           await handle.writeFile(content);
