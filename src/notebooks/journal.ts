@@ -29,11 +29,7 @@ export interface Period {
 
 /** The last swap that made `current` current, if the journal has one. */
 function lastSwapTo(swaps: readonly Swap[], current: string): Swap | undefined {
-  for (let i = swaps.length - 1; i >= 0; i -= 1) {
-    const swap = swaps[i];
-    if (swap?.to === current) return swap;
-  }
-  return undefined;
+  return swaps.findLast((swap) => swap.to === current);
 }
 
 /** The version `--rollback` goes back to: the one the last swap to `current` replaced. */

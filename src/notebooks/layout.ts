@@ -63,19 +63,24 @@ export function isVersionId(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name);
 }
 
-/** `20240131-140502-3f2a9c1b`: sorts by time, and says which content it holds. */
-export function newVersionId(at: Date, fingerprint: string, taken: ReadonlySet<string>): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const base = `${stamp}-${fingerprint.slice(0, 8)}`;
+/** `20240131-140502`: the time in a version id, so that ids sort by it. */
+function stamp(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** `base`, or `base-2`, `base-3`… the first not taken. */
+function unique(base: string, taken: ReadonlySet<string>): string {
   let id = base;
   for (let n = 2; taken.has(id); n += 1) id = `${base}-${n}`;
   return id;
 }
 
+/** `20240131-140502-3f2a9c1b`: sorts by time, and says which content it holds. */
+export function newVersionId(at: Date, fingerprint: string, taken: ReadonlySet<string>): string {
+  return unique(`${stamp(at)}-${fingerprint.slice(0, 8)}`, taken);
+}
+
 /** The id a directory found at the target (the reference script's) gets when it is kept as a version. */
 export function legacyVersionId(at: Date, taken: ReadonlySet<string>): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  let id = `legacy-${stamp}`;
-  for (let n = 2; taken.has(id); n += 1) id = `legacy-${stamp}-${n}`;
-  return id;
+  return unique(`legacy-${stamp(at)}`, taken);
 }

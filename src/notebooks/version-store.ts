@@ -79,9 +79,12 @@ export async function readJournal(layout: NotebookLayout): Promise<Journal> {
   return (await readJsonFile(journalFile(layout), JournalSchema)) ?? EMPTY_JOURNAL;
 }
 
+/** In the name of a file being written: one left behind by a stopped run is a leftover. */
+const TEMPORARY_MARK = '.tmp-';
+
 /** Writes a whole file under a temporary name, syncs it, and renames it into place. */
 async function writeAtomically(file: string, text: string, mode: number): Promise<void> {
-  const temporary = `${file}.tmp-${process.pid}`;
+  const temporary = `${file}${TEMPORARY_MARK}${process.pid}`;
   const handle = await open(temporary, 'w', mode);
   try {
     await handle.writeFile(text);
@@ -115,12 +118,17 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The start of the name of a new link made beside the target before it is renamed over it. */
+function swapLinkPrefix(layout: NotebookLayout): string {
+  return `.${path.basename(layout.target)}.swap-`;
+}
+
 /**
  * Points the target at a version in one step: a new link made beside it, renamed over it.
  * rename(2) replaces the old link atomically, so a reader finds either link, never none.
  */
 export async function pointTargetAt(layout: NotebookLayout, id: string): Promise<void> {
-  const temporary = path.join(layout.parent, `.${path.basename(layout.target)}.swap-${id}`);
+  const temporary = path.join(layout.parent, `${swapLinkPrefix(layout)}${id}`);
   await step({ path: layout.target, step: `pointing the target at version ${id}` }, async () => {
     await rm(temporary, { force: true });
     await symlink(linkText(layout, id), temporary);
@@ -178,15 +186,14 @@ export async function removeLeftovers(layout: NotebookLayout, present: ReadonlyS
   for (const entry of entries) {
     const full = path.join(layout.versionsDir, entry.name);
     const orphanManifest = entry.name.endsWith('.json') && entry.name !== path.basename(journalFile(layout)) && !present.has(entry.name.slice(0, -'.json'.length));
-    if (entry.name.startsWith(STAGING_PREFIX) || entry.name.includes('.tmp-') || orphanManifest) {
+    if (entry.name.startsWith(STAGING_PREFIX) || entry.name.includes(TEMPORARY_MARK) || orphanManifest) {
       if (entry.isDirectory()) await unlockTree(full);
       await rm(full, { recursive: true, force: true });
       removed.push(entry.name);
     }
   }
-  const swapPrefix = `.${path.basename(layout.target)}.swap-`;
   for (const entry of await readdir(layout.parent).catch(() => [])) {
-    if (entry.startsWith(swapPrefix)) {
+    if (entry.startsWith(swapLinkPrefix(layout))) {
       await rm(path.join(layout.parent, entry), { force: true });
       removed.push(entry);
     }
