@@ -254,8 +254,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
   try {
     let replaced = current;
     if (state.kind === 'directory') {
-      replaced = await adoptDirectory(ctx, taken, currentFiles, journal);
-      journal = await readJournal(layout);
+      ({ id: replaced, journal } = await adoptDirectory(ctx, taken, currentFiles, journal));
     }
     swap = await swapTo(ctx, id, replaced, 'publish', taken, journal);
   } catch (error) {
@@ -322,7 +321,7 @@ async function filesOf(layout: NotebookLayout, state: TargetState, manifest: Ver
  * the time of two system calls: exchanging a directory and a link in one step takes
  * renameat2(RENAME_EXCHANGE), which Node does not offer. swapTo handles a server starting just then.
  */
-async function adoptDirectory(ctx: RunContext, taken: Set<string>, files: Readonly<Record<string, string>>, journal: Journal): Promise<string> {
+async function adoptDirectory(ctx: RunContext, taken: Set<string>, files: Readonly<Record<string, string>>, journal: Journal): Promise<{ id: string; journal: Journal }> {
   const { layout, input } = ctx;
   const id = legacyVersionId(ctx.now(), taken);
   taken.add(id);
@@ -337,10 +336,11 @@ async function adoptDirectory(ctx: RunContext, taken: Set<string>, files: Readon
     sources: [],
     files: { ...files },
   });
-  await writeJournal(layout, { ...journal, swaps: [...journal.swaps, { at: ctx.now().toISOString(), from: null, to: id, why: 'adopt' }] });
+  const next: Journal = { ...journal, swaps: [...journal.swaps, { at: ctx.now().toISOString(), from: null, to: id, why: 'adopt' }] };
+  await writeJournal(layout, next);
   await moveTargetAside(layout, id);
   input.say(`moved the existing directory ${layout.target} to version ${id}, kept as it is for --rollback`);
-  return id;
+  return { id, journal: next };
 }
 
 /**
