@@ -2,7 +2,6 @@
 // through the scheduler's own path (JobTimers -> runJob -> dockerode), against
 // `docker run` of the same image and command from the CLI.
 
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { readConfig } from '../src/config/read.js';
@@ -12,7 +11,9 @@ import { runJob, type RunDeps } from '../src/jobs/run-job.js';
 import { openLogFiles } from '../src/logging/log-files.js';
 import { JobTimers } from '../src/schedule/timers.js';
 import { RunHistory } from '../src/state/run-history.js';
+import { nativeJob } from '../test/helpers/scheduler-env.js';
 import { parseDockerTime } from './docker-time.js';
+import { writeEnvLocal } from './env-local.js';
 import { CommandFailed, runCommand } from './processes.js';
 import { makeScratchDir, runSuffix } from './scratch.js';
 import type { BenchContext, ResultRow, Section, SectionResult } from './section.js';
@@ -91,20 +92,8 @@ function withTimeout<T>(what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function loadBenchJob(envFile: string, repoRoot: string, jobName: string, image: string, dir: string) {
-  await writeFile(
-    envFile,
-    [
-      `export AUTODEPLOY_LOG_DIR="${join(dir, 'log')}"`,
-      `export AUTODEPLOY_STATE_DIR="${join(dir, 'state')}"`,
-      'export AUTODEPLOY_PLATFORM_FREQUENCY=""',
-      'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
-      `AUTODEPLOY_JOB_${jobName.toUpperCase()}_SCHEDULE='@every 1s'`,
-      `AUTODEPLOY_JOB_${jobName.toUpperCase()}_IMAGE='${image}'`,
-      `AUTODEPLOY_JOB_${jobName.toUpperCase()}_COMMAND='true'`,
-      '',
-    ].join('\n'),
-  );
+async function loadBenchJob(repoRoot: string, jobName: string, image: string, dir: string) {
+  const { envFile } = await writeEnvLocal(dir, nativeJob(jobName, { SCHEDULE: '@every 1s', IMAGE: image, COMMAND: 'true' }));
   const result = await readConfig({
     envFile,
     defaultsFile: join(repoRoot, 'config', 'default.env'),
@@ -141,7 +130,7 @@ export const latencySection: Section = {
       await scratch.remove();
     });
     try {
-      const loaded = await loadBenchJob(join(scratch.dir, 'env.local'), repoRoot, jobName, testImage, scratch.dir);
+      const loaded = await loadBenchJob(repoRoot, jobName, testImage, scratch.dir);
       job = loaded.job;
       const settings = loaded.config.settings;
       const logs = openLogFiles({

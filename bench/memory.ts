@@ -2,10 +2,11 @@
 // against an idle node process; and the wall time of `autodeploy jobs` over them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABEL_JOB } from '../src/jobs/job.js';
 import { ensureBuilt } from './build.js';
+import { writeEnvLocal } from './env-local.js';
 import { CommandFailed, pollUntil, readMemoryStatus, runCommand, settle, stopChild, tailOutput, type MemoryStatus } from './processes.js';
 import { makeScratchDir } from './scratch.js';
 import type { BenchContext, ResultRow, Section, SectionResult } from './section.js';
@@ -112,26 +113,6 @@ async function measureDaemon(
   } finally {
     await stopChild(daemon);
   }
-}
-
-async function writeEnvLocal(dir: string, jobLines: readonly string[]): Promise<{ envFile: string; stateDir: string }> {
-  const logDir = join(dir, 'log');
-  const stateDir = join(dir, 'state');
-  const envFile = join(dir, 'env.local');
-  await mkdir(logDir, { recursive: true });
-  await writeFile(
-    envFile,
-    [
-      `export AUTODEPLOY_LOG_DIR="${logDir}"`,
-      `export AUTODEPLOY_STATE_DIR="${stateDir}"`,
-      // The built-in jobs stay off so that exactly the listed jobs are armed and none fires.
-      'export AUTODEPLOY_PLATFORM_FREQUENCY=""',
-      'export AUTODEPLOY_NOTEBOOK_FREQUENCY=""',
-      ...jobLines,
-      '',
-    ].join('\n'),
-  );
-  return { envFile, stateDir };
 }
 
 /** The daemon re-attaches to every labelled job container on the engine: let other runs (a test suite, say) end first. */
