@@ -33,7 +33,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** node:util's parseArgs in strict mode, with its errors turned into UsageErrors. */
 export function parseCommandArgs<T extends Options>(argv: readonly string[], options: T, allowPositionals = false) {
   try {
-    return parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
