@@ -1,6 +1,6 @@
 import { checkCheckouts } from '../deploy/check.js';
 import { DeployState } from '../deploy/deploy-state.js';
-import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { deploySetup, runInBuiltinJobContainer } from './deploy-setup.js';
 
 export const statusCommand: Command = {
@@ -9,13 +9,14 @@ export const statusCommand: Command = {
   usage: 'autodeploy status [--json] [--env-file FILE]',
   async run(context) {
     const { values } = parseCommandArgs(context.argv, { ...ENV_FILE_OPTION, json: { type: 'boolean' } });
+    // In the scheduler's container only COMPOSE_DIR is mounted; the autodeploy job's container
+    // mounts every checkout. Ask from there rather than report checkouts as missing.
+    const envFile = resolveEnvFile(values['env-file'], context.env);
+    const delegated = await runInBuiltinJobContainer(context, envFile, 'autodeploy', ['autodeploy', 'status', ...(values.json ? ['--json'] : [])]);
+    if (delegated !== undefined) return delegated;
     const setup = await deploySetup(values['env-file'], context);
     if (setup === undefined) return EXIT.usage;
     const settings = setup.config.settings;
-    // In the scheduler's container only COMPOSE_DIR is mounted; the autodeploy job's container
-    // mounts every checkout. Ask from there rather than report checkouts as missing.
-    const delegated = await runInBuiltinJobContainer(context, setup.envFile, 'autodeploy', ['autodeploy', 'status', ...(values.json ? ['--json'] : [])]);
-    if (delegated !== undefined) return delegated;
     const report = await checkCheckouts({
       checkouts: setup.checkouts,
       keyRootDir: settings.deployKeyRootDir,
