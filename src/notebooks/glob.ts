@@ -65,7 +65,8 @@ function compileSegment(segment: string): { ok: true; source: string } | { ok: f
       inBraces = false;
       source += ')';
     } else {
-      source += SPECIAL.test(c) || c === '{' || c === '}' || c === '[' || c === ']' ? `\\${c}` : c;
+      // A `}` or `]` with nothing open is itself; `{` and `[` never get here.
+      source += SPECIAL.test(c) || c === '}' || c === ']' ? `\\${c}` : c;
     }
   }
   if (inBraces) return { ok: false, problem: `has an unclosed "{" in "${segment}"` };
