@@ -1,4 +1,5 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -37,39 +38,49 @@ export async function acquireDeployLock(options: LockOptions): Promise<LockResul
   const path = join(options.stateDir, 'deploy.lock');
   const now = options.now ?? (() => new Date());
   const holder: LockHolder = { host: hostname(), pid: process.pid, startedAt: now().toISOString(), purpose: options.purpose };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const file = await open(path, 'wx', 0o644);
+  // Written whole under a name of its own, then linked to the lock's name: link(2) fails when the
+  // name exists, as O_EXCL does, and another deploy never finds the lock empty or half written
+  // (which it would take for a stale lock, and take over).
+  const draft = `${path}.${randomUUID()}.tmp`;
+  const file = await open(draft, 'wx', 0o644);
+  try {
+    await file.writeFile(`${JSON.stringify(holder)}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await file.writeFile(`${JSON.stringify(holder)}\n`);
-        await file.sync();
-      } finally {
-        await file.close();
+        await link(draft, path);
+        return { acquired: true, lock: heldLock(path, holder) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      return {
-        acquired: true,
-        lock: {
-          holder,
-          async release() {
-            // Only our own lock: a takeover after we were judged stale must not be undone by us.
-            const current = await readHolder(path);
-            if (current && current.host === holder.host && current.pid === holder.pid && current.startedAt === holder.startedAt) {
-              await rm(path, { force: true });
-            }
-          },
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const existing = await readHolder(path);
+      const age = existing ? now().getTime() - new Date(existing.startedAt).getTime() : Number.POSITIVE_INFINITY;
+      const stale = existing === undefined || age > (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) || !(await options.isAlive(existing));
+      if (!stale) return { acquired: false, holder: existing };
+      await rm(path, { force: true });
     }
-    const existing = await readHolder(path);
-    const age = existing ? now().getTime() - new Date(existing.startedAt).getTime() : Number.POSITIVE_INFINITY;
-    const stale = existing === undefined || age > (options.maxAgeMs ?? DEFAULT_MAX_AGE_MS) || !(await options.isAlive(existing));
-    if (!stale) return { acquired: false, holder: existing };
-    await rm(path, { force: true });
+  } finally {
+    await rm(draft, { force: true });
   }
   const existing = await readHolder(path);
   return { acquired: false, holder: existing ?? { host: 'unknown', pid: 0, startedAt: now().toISOString(), purpose: 'unknown' } };
+}
+
+function heldLock(path: string, holder: LockHolder): DeployLock {
+  return {
+    holder,
+    async release() {
+      // Only our own lock: a takeover after we were judged stale must not be undone by us.
+      const current = await readHolder(path);
+      if (current && current.host === holder.host && current.pid === holder.pid && current.startedAt === holder.startedAt) {
+        await rm(path, { force: true });
+      }
+    },
+  };
 }
 
 async function readHolder(path: string): Promise<LockHolder | undefined> {
