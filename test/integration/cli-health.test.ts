@@ -1,10 +1,9 @@
 import { access, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/cli.js';
 import { writeHeartbeat } from '../../src/daemon/heartbeat.js';
 import { makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
+import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 
 let dir: string;
@@ -18,13 +17,8 @@ afterEach(async () => {
 });
 
 async function health(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  const code = await main({ argv: ['health'], env: { PATH: process.env.PATH, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, ...env }, stdout, stderr });
-  return { code, output: out.join('') };
+  const { code, stdout, stderr } = await runCli(['health'], { PATH: process.env.PATH, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, ...env });
+  return { code, output: stdout + stderr };
 }
 
 function beat(stateDir: string): Promise<void> {

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/cli.js';
 import { createGitPlatform, HEALTHY_WEB, webCompose, type GitPlatform } from '../fixtures/platform.js';
+import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 
 let platform: GitPlatform;
@@ -14,17 +13,8 @@ afterAll(async () => {
   await platform.destroy();
 });
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, COMPOSE_DIR: platform.composeDir };
-  const code = await main({ argv, env, stdout, stderr });
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const cli = (argv: string[]): ReturnType<typeof runCli> =>
+  runCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, COMPOSE_DIR: platform.composeDir });
 
 describe('autodeploy status, outside the scheduler container', () => {
   it('reports the platform checkout up to date, then behind once its upstream moves', async () => {

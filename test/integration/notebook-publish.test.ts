@@ -1,14 +1,13 @@
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/cli.js';
 import { dockerMountingContainers } from '../../src/docker/mounting-containers.js';
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookReport, type NotebookRunInput } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/notebooks/source-spec.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
+import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 
 // The notebook deploy flow against real git repositories and a real file system: what a reader
@@ -412,17 +411,8 @@ describe('publishing notebooks from git', () => {
 });
 
 describe('autodeploy notebooks', () => {
-  async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    const out: string[] = [];
-    const err: string[] = [];
-    stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-    stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE };
-    const code = await main({ argv, env, stdout, stderr });
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  }
+  const cli = (argv: string[]): ReturnType<typeof runCli> =>
+    runCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE });
 
   it('publishes what env.local lists, prints each step with secrets masked, and exits 0, 1 or 2', async () => {
     const s = await scene();
