@@ -4,7 +4,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkCheckouts } from '../src/deploy/check.js';
+import { checkCheckouts } from '../src/autodeploy/check.js';
 import { cloneCheckout, createBareUpstream, deployKeySshCommand, generateDeployKey } from '../test/fixtures/git-repos.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

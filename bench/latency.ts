@@ -5,11 +5,12 @@
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { readConfig } from '../src/config/read.js';
-import { dockerJobContainers, type JobContainers } from '../src/docker/job-containers.js';
-import type { Job } from '../src/jobs/job.js';
-import { runJob, type RunDeps } from '../src/jobs/run-job.js';
+import type { JobContainers } from '../src/core/ports.js';
+import { dockerJobContainers } from '../src/docker/job-containers.js';
+import type { Job } from '../src/core/job.js';
+import { runJob, type RunDeps } from '../src/scheduler/run-job.js';
 import { openLogFiles } from '../src/logging/log-files.js';
-import { JobTimers } from '../src/schedule/timers.js';
+import { JobTimers } from '../src/scheduler/timers.js';
 import { RunHistory } from '../src/state/run-history.js';
 import { nativeJob } from '../test/helpers/scheduler-env.js';
 import { parseDockerTime } from './docker-time.js';
@@ -18,6 +19,7 @@ import { CommandFailed, runCommand } from './processes.js';
 import { makeScratchDir, runSuffix } from './scratch.js';
 import type { BenchContext, ResultRow, Section, SectionResult } from './section.js';
 import { median, ms, percentile } from './stats.js';
+import { BUILTIN_JOB_KINDS } from '../src/cli/job-kinds.js';
 
 const WARM_UPS = 2;
 const SAMPLES = 15;
@@ -94,7 +96,7 @@ function withTimeout<T>(what: string, promise: Promise<T>): Promise<T> {
 
 async function loadBenchJob(repoRoot: string, jobName: string, image: string, dir: string) {
   const { envFile } = await writeEnvLocal(dir, nativeJob(jobName, { SCHEDULE: '@every 1s', IMAGE: image, COMMAND: 'true' }));
-  const result = await readConfig({
+  const result = await readConfig({ builtins: BUILTIN_JOB_KINDS, 
     envFile,
     defaultsFile: join(repoRoot, 'config', 'default.env'),
     processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] },

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LABEL_JOB } from '../src/jobs/job.js';
+import { LABEL_JOB } from '../src/core/job.js';
 import { ensureBuilt } from './build.js';
 import { writeEnvLocal } from './env-local.js';
 import { CommandFailed, pollUntil, readMemoryStatus, runCommand, settle, stopChild, tailOutput, type MemoryStatus } from './processes.js';

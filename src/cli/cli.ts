@@ -1,4 +1,4 @@
-import { VERSION } from '../version.js';
+import { VERSION } from './version.js';
 import { EXIT, UsageError, write, type Command, type CommandContext } from './common.js';
 
 /**

@@ -1,12 +1,13 @@
-import type { SchedulerContext } from '../config/builtin-jobs.js';
-import { formatIssue } from '../config/issues.js';
+import type { SchedulerContext } from '../config/builtin-job.js';
+import { BUILTIN_JOB_KINDS } from './job-kinds.js';
+import { formatIssue } from '../core/issues.js';
 import type { Config, LoadResult } from '../config/load.js';
 import { readConfig } from '../config/read.js';
 import { defaultsFile, write, type CommandContext } from './common.js';
 
 /** env.local, over the shipped defaults, as a command reads it. */
 export function readCommandConfig(env: CommandContext['env'], envFile: string, context?: SchedulerContext): Promise<LoadResult> {
-  return readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, ...(context === undefined ? {} : { context }) });
+  return readConfig({ envFile, defaultsFile: defaultsFile(env), processEnv: { ...env }, builtins: BUILTIN_JOB_KINDS, ...(context === undefined ? {} : { context }) });
 }
 
 /** The configuration; or undefined, after writing each of its problems to `stderr` as file:line: message. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT } from './version.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

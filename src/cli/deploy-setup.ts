@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
-import { schedulerContext } from '../config/builtin-jobs.js';
+import { schedulerContext } from '../config/builtin-job.js';
 import type { Config } from '../config/load.js';
 import { checkoutRootOf } from '../config/read.js';
 import { dockerComposeContainers } from '../docker/compose-project.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
-import { schedulerInstance } from '../jobs/instance.js';
-import { runOnce } from '../jobs/run-once.js';
-import type { LockHolder } from '../deploy/lock.js';
-import { createMasker, type Masker } from '../logging/mask.js';
+import { schedulerInstance } from '../scheduler/instance.js';
+import { runOnce } from '../scheduler/run-once.js';
+import type { LockHolder } from '../state/lock.js';
+import { createMasker, type Masker } from '../core/mask.js';
 import { resolveEnvFile, write, type CommandContext } from './common.js';
 import { configOrReport, readCommandConfig } from './command-config.js';
 

@@ -1,4 +1,4 @@
-import { runDeploy, type DeployOutcome } from '../deploy/deploy.js';
+import { runDeploy, type DeployOutcome } from '../autodeploy/deploy.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
 import { composeContainers, deploySetup, lockHolderAlive } from './deploy-setup.js';
 

@@ -1,5 +1,5 @@
 import { settingFromEnvironment } from '../config/settings.js';
-import { judgeHealth, readHeartbeat } from '../daemon/heartbeat.js';
+import { judgeHealth, readHeartbeat } from '../state/heartbeat.js';
 import { EXIT, parseCommandArgs, write, type Command } from './common.js';
 import { directorySetting } from './directory-setting.js';
 

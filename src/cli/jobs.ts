@@ -1,7 +1,8 @@
-import { schedulerContext } from '../config/builtin-jobs.js';
-import type { Job } from '../jobs/job.js';
-import { nextRuns } from '../schedule/next-runs.js';
-import { RunHistory, type RunRecord } from '../state/run-history.js';
+import { schedulerContext } from '../config/builtin-job.js';
+import type { Job } from '../core/job.js';
+import { nextRuns } from '../core/next-runs.js';
+import type { RunRecord } from '../core/run.js';
+import { RunHistory } from '../state/run-history.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { configOrReport } from './command-config.js';

@@ -1,6 +1,6 @@
 import { connectDocker } from '../docker/job-containers.js';
 import { dockerMountingContainers } from '../docker/mounting-containers.js';
-import { createMasker } from '../logging/mask.js';
+import { createMasker } from '../core/mask.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { schedulerContext } from '../config/builtin-jobs.js';
+import { schedulerContext } from '../config/builtin-job.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
-import { schedulerInstance } from '../jobs/instance.js';
-import { runJob, type RunReport } from '../jobs/run-job.js';
+import { schedulerInstance } from '../scheduler/instance.js';
+import { runJob, type RunReport } from '../scheduler/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
-import { createMasker } from '../logging/mask.js';
+import { createMasker } from '../core/mask.js';
 import { RunHistory } from '../state/run-history.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { configOrReport } from './command-config.js';

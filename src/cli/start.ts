@@ -1,5 +1,7 @@
-import { Daemon } from '../daemon/daemon.js';
+import { Daemon } from '../scheduler/daemon.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { BUILTIN_JOB_KINDS } from './job-kinds.js';
+import { VERSION } from './version.js';
 import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, type Command } from './common.js';
 
 export const startCommand: Command = {
@@ -14,6 +16,8 @@ export const startCommand: Command = {
       defaultsFile: defaultsFile(env),
       processEnv: { ...env },
       containers: dockerJobContainers(connectDocker({}, { ...env })),
+      builtins: BUILTIN_JOB_KINDS,
+      version: VERSION,
       stdout: true,
     });
     await new Promise<void>((resolve) => {

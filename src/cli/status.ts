@@ -1,5 +1,5 @@
-import { checkCheckouts } from '../deploy/check.js';
-import { DeployState } from '../deploy/deploy-state.js';
+import { checkCheckouts } from '../autodeploy/check.js';
+import { DeployState } from '../state/deploy-state.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { deploySetup, runInBuiltinJobContainer } from './deploy-setup.js';
 

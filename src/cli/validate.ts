@@ -1,4 +1,4 @@
-import { formatIssue } from '../config/issues.js';
+import { formatIssue } from '../core/issues.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { readCommandConfig } from './command-config.js';
 

@@ -3,8 +3,8 @@
 // accepted; anything else is refused by name rather than silently dropped.
 // Option spellings follow `docker run --help`.
 
-import { splitWords } from './shell-words.js';
-import { LABEL_JOB, LABEL_ORIGIN, LABEL_RUN } from '../jobs/job.js';
+import { splitWords } from '../core/shell-words.js';
+import { LABEL_JOB, LABEL_ORIGIN, LABEL_RUN } from '../core/job.js';
 
 export interface DockerArgs {
   readonly containerName: string | undefined;

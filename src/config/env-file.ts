@@ -1,4 +1,4 @@
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 import { scanEnvText, type QuoteStyle } from './env-scanner.js';
 import { computeValue } from './env-value.js';
 

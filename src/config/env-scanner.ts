@@ -3,7 +3,7 @@
 // reproduce. The values themselves are computed in env-value.ts.
 
 import { basename } from 'node:path';
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 
 export type QuoteStyle = 'single' | 'double' | 'none';
 

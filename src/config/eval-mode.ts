@@ -1,4 +1,4 @@
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 import { PROCESS_ENVIRONMENT } from './load.js';
 
 /** A first line that asks for /bin/sh evaluation of env.local. */

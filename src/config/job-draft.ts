@@ -2,7 +2,7 @@
 // have in common before validation: the fields an operator wrote, each with the
 // place it was written, so that every problem can point at its line.
 
-import type { SourceRef } from '../jobs/job.js';
+import type { SourceRef } from '../core/job.js';
 
 /** One variable of the configuration, after `BIRDHOUSE_` aliases are resolved. */
 export interface SettingEntry {

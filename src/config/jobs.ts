@@ -2,14 +2,14 @@
 // together. Every problem of every job is collected; a table with any error
 // is not used at all.
 
-import type { ContainerJob, ContainerSpec, Schedule, SourceRef } from '../jobs/job.js';
-import { parseSchedule } from '../schedule/parse.js';
+import type { ContainerJob, ContainerSpec, Schedule, SourceRef } from '../core/job.js';
+import { parseSchedule } from '../core/schedule.js';
 import { envEntry, parseDockerArgs, volumeProblem } from './docker-args.js';
-import { parseDuration } from './duration.js';
-import { place, type ConfigIssue } from './issues.js';
+import { parseDuration } from '../core/duration.js';
+import { place, type ConfigIssue } from '../core/issues.js';
 import type { DraftField, DraftFieldName, JobDraft, SettingEntry } from './job-draft.js';
 import { readNativeJobs } from './native-jobs.js';
-import { commandArgv, splitWords } from './shell-words.js';
+import { commandArgv, splitWords } from '../core/shell-words.js';
 import { readYamlJobs, YAML_JOBS_VARIABLE } from './yaml-jobs.js';
 
 export interface JobsInput {

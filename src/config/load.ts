@@ -3,11 +3,11 @@
 // settings and jobs validated. Either everything is valid, or every problem
 // found is returned and nothing is half-loaded.
 
-import type { Job } from '../jobs/job.js';
+import type { Job } from '../core/job.js';
 import { parseEnvFile, type EnvAssignment } from './env-file.js';
-import { place, type ConfigIssue } from './issues.js';
+import { place, type ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
-import { buildBuiltinJobs, type CheckoutRootOf, type SchedulerContext } from './builtin-jobs.js';
+import type { BuiltinJobKind, CheckoutRootOf, SchedulerContext } from './builtin-job.js';
 import { buildJobs } from './jobs.js';
 import {
   BIRDHOUSE_PREFIX,
@@ -18,7 +18,7 @@ import {
   nearestSetting,
   TOLERATED_NAMES,
 } from './names.js';
-import { collectSecrets } from './secrets.js';
+import { collectSecrets } from '../core/secrets.js';
 import { buildSettings, type Settings } from './settings.js';
 
 /** `SourceRef.file` of values that come from the process environment. */
@@ -35,6 +35,8 @@ export interface LoadInput {
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   /** the variables /bin/sh produced from the files, when shell evaluation is used */
   readonly evaluated?: Readonly<Record<string, string>>;
+  /** the built-in job kinds to build from the settings (autodeploy, notebookdeploy) */
+  readonly builtins: readonly BuiltinJobKind[];
   /** what the running scheduler knows of itself (its image, where its state lives) */
   readonly context?: SchedulerContext;
   /** the checkout holding COMPOSE_DIR; see CheckoutRootOf */
@@ -226,17 +228,22 @@ export function loadConfig(input: LoadInput): LoadResult {
   });
   issues.push(...jobsResult.issues);
   warnings.push(...jobsResult.warnings);
-  const builtins = settingsResult.settings
-    ? buildBuiltinJobs({
-        settings: settingsResult.settings,
-        entries,
-        envFile: lastFile,
-        env: resolved,
-        context: input.context ?? {},
-        ...(input.checkoutRootOf === undefined ? {} : { checkoutRootOf: input.checkoutRootOf }),
-      })
-    : { jobs: [], issues: [] };
-  issues.push(...builtins.issues);
+  const builtinJobs: Job[] = [];
+  if (settingsResult.settings !== undefined) {
+    const builtinInput = {
+      settings: settingsResult.settings,
+      entries,
+      envFile: lastFile,
+      env: resolved,
+      context: input.context ?? {},
+      checkoutRootOf: input.checkoutRootOf,
+    };
+    for (const kind of input.builtins) {
+      const built = kind.build(builtinInput);
+      issues.push(...built.issues);
+      if (built.job !== undefined) builtinJobs.push(built.job);
+    }
+  }
 
   issues.sort(order);
   warnings.sort(order);
@@ -252,7 +259,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ok: true,
     config: {
       settings: settingsResult.settings,
-      jobs: [...builtins.jobs, ...jobsResult.jobs],
+      jobs: [...builtinJobs, ...jobsResult.jobs],
       env: resolved,
       secrets,
       warnings,

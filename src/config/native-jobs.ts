@@ -1,6 +1,6 @@
 // Jobs written as AUTODEPLOY_JOB_<NAME>_<KEY> variables, one variable per field.
 
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 import type { DraftField, DraftFieldName, JobDraft, SettingEntry } from './job-draft.js';
 import { isKnownSetting, JOB_PREFIX } from './names.js';
 

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { SchedulerContext } from './builtin-jobs.js';
+import type { BuiltinJobKind, SchedulerContext } from './builtin-job.js';
 import { shellEvalMode } from './eval-mode.js';
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 import { loadConfig, type EnvFileText, type LoadResult } from './load.js';
 import { evaluateWithShell } from './shell-eval.js';
 
@@ -13,6 +13,8 @@ export interface ReadConfigOptions {
   /** the scheduler's config/default.env */
   readonly defaultsFile: string;
   readonly processEnv: Readonly<Record<string, string | undefined>>;
+  /** the built-in job kinds to build from the settings */
+  readonly builtins: readonly BuiltinJobKind[];
   /** what the running scheduler knows of itself */
   readonly context?: SchedulerContext;
 }
@@ -56,7 +58,7 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
   ];
   const mode = shellEvalMode(local.text, options.processEnv);
   if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
-  const common = { files, processEnv: options.processEnv, checkoutRootOf, ...(options.context ? { context: options.context } : {}) };
+  const common = { files, processEnv: options.processEnv, checkoutRootOf, builtins: options.builtins, ...(options.context ? { context: options.context } : {}) };
   if (!mode.shell) return loadConfig(common);
 
   const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { posix } from 'node:path';
-import { parseNotebookSources } from '../notebooks/source-spec.js';
-import { parseDuration } from './duration.js';
-import { OWNERSHIP_PATTERN } from './ownership.js';
+import { parseNotebookSources } from '../core/notebook-source.js';
+import { parseDuration } from '../core/duration.js';
+import { OWNERSHIP_PATTERN } from '../core/ownership.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
 export function isTimeZone(zone: string): boolean {

@@ -1,5 +1,5 @@
-import type { NotebookSource } from '../notebooks/source-spec.js';
-import type { ConfigIssue } from './issues.js';
+import type { NotebookSource } from '../core/notebook-source.js';
+import type { ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
 

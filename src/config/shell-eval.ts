@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { quote } from 'shell-quote';
-import type { ConfigIssue } from './issues.js';
+import type { ConfigIssue } from '../core/issues.js';
 import { signalGroup } from '../process/group.js';
 
 export interface ShellEvalOptions {

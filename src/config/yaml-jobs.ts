@@ -3,8 +3,8 @@
 // env.local lines so that problems point where the operator wrote them.
 
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { SourceRef } from '../jobs/job.js';
-import type { ConfigIssue } from './issues.js';
+import type { SourceRef } from '../core/job.js';
+import type { ConfigIssue } from '../core/issues.js';
 import type { DraftField, DraftFieldName, JobDraft, SettingEntry } from './job-draft.js';
 import { YAML_JOB_KEYS, yamlJobSchema } from './schemas.js';
 

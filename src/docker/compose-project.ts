@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { ComposeContainers, ContainerStatus, ServiceContainer } from '../core/ports.js';
 import { DockerError } from './errors.js';
 import { containerName, dockerTime, inspectContainer } from './inspect.js';
 
@@ -8,44 +9,6 @@ export const LABEL_COMPOSE_PROJECT = 'com.docker.compose.project';
 export const LABEL_COMPOSE_SERVICE = 'com.docker.compose.service';
 /** "True" on containers of `compose run`, which are not part of the deployed services. */
 export const LABEL_COMPOSE_ONEOFF = 'com.docker.compose.oneoff';
-
-/** Docker's container states, as `State.Status` reports them. */
-export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
-export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
-
-/** What verifying a deploy needs to know of one container of a compose service. */
-export interface ServiceContainer {
-  readonly id: string;
-  readonly name: string;
-  readonly project: string;
-  readonly service: string;
-  readonly status: ContainerStatus;
-  /** set once the container has stopped at least once */
-  readonly exitCode: number | undefined;
-  /** undefined: the container has no healthcheck (neither in compose nor in its image) */
-  readonly health: HealthStatus | undefined;
-  /** consecutive failed healthchecks */
-  readonly failingStreak: number;
-  /** output of the latest healthcheck, trimmed */
-  readonly lastHealthOutput: string | undefined;
-  /** `no`, `always`, `unless-stopped`, `on-failure` */
-  readonly restartPolicy: string;
-  /** how many times the engine restarted it under its restart policy */
-  readonly restartCount: number;
-  /** Docker's ISO time text, or undefined when never started */
-  readonly startedAt: string | undefined;
-  readonly oomKilled: boolean;
-  /** the engine's own error for the last start, e.g. a missing mount source */
-  readonly error: string | undefined;
-}
-
-/** The project's view of a compose project's containers. */
-export interface ComposeContainers {
-  /** Every container of the project, in any state, without `compose run` one-offs. */
-  list(project: string): Promise<ServiceContainer[]>;
-  /** The compose project a container belongs to; undefined when it is gone or not a compose container. */
-  projectOf(containerId: string): Promise<string | undefined>;
-}
 
 export function dockerComposeContainers(docker: Docker): ComposeContainers {
   return {

@@ -4,12 +4,7 @@
 // dockerode's demuxStream splits them into two streams and so loses their
 // relative order; this splitter keeps one ordered sequence of lines.
 
-export type OutputStream = 'stdout' | 'stderr';
-
-export interface OutputLine {
-  readonly stream: OutputStream;
-  readonly text: string;
-}
+import type { OutputLine, OutputStream } from '../core/run.js';
 
 const HEADER = 8;
 

@@ -1,65 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import Docker from 'dockerode';
-import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../jobs/job.js';
+import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../core/job.js';
 import { ContainerNameInUse, DockerError, statusOf } from './errors.js';
-import { FrameLineSplitter, type OutputLine } from './frames.js';
+import type { JobContainers } from '../core/ports.js';
+import type { OutputLine, RunContainer, RunMeta } from '../core/run.js';
+import { FrameLineSplitter } from './frames.js';
 import { containerName, dockerTime, inspectContainer } from './inspect.js';
-
-/** Who started a run: the daemon on a schedule, or an operator through `autodeploy run`. */
-export type RunOrigin = 'schedule' | 'manual';
-
-export interface RunMeta {
-  readonly job: string;
-  readonly run: string;
-  readonly origin: RunOrigin;
-  /** the scheduler that started the run (see LABEL_INSTANCE) */
-  readonly instance: string;
-}
-
-/** What the scheduler needs to know of one job container. */
-export interface RunContainer extends RunMeta {
-  readonly id: string;
-  readonly name: string;
-  readonly running: boolean;
-  readonly exitCode: number | undefined;
-  readonly startedAt: Date | undefined;
-}
-
-/**
- * The project's view of the Docker engine: only what job runs need.
- * Everything else in the code talks to this, never to dockerode.
- */
-export interface JobContainers {
-  /** Creates (not starts) the run's container; ContainerNameInUse if the name is taken. */
-  create(spec: ContainerSpec, meta: RunMeta): Promise<string>;
-  start(id: string): Promise<void>;
-  /** undefined when no such container exists. */
-  inspect(idOrName: string): Promise<RunContainer | undefined>;
-  /** Every container that carries the job label, running or not. */
-  list(): Promise<RunContainer[]>;
-  /**
-   * The container's output from its first line, following it until the container ends,
-   * minus the first `skipLines` lines (already written by an earlier scheduler).
-   */
-  output(id: string, options: { skipLines: number; signal?: AbortSignal | undefined }): AsyncIterable<OutputLine>;
-  /** Resolves with the exit code once the container has stopped. */
-  wait(id: string): Promise<number>;
-  /** SIGTERM, then SIGKILL after `graceSeconds`. */
-  stop(id: string, graceSeconds: number): Promise<void>;
-  remove(id: string): Promise<void>;
-  /** The container this process runs in, when it runs in one. */
-  self(): Promise<SelfContainer | undefined>;
-}
-
-/** What the scheduler's own container tells about itself. */
-export interface SelfContainer {
-  readonly id: string;
-  readonly image: string;
-  /** destination → where it comes from: a volume name, or a host path for a bind mount */
-  readonly mounts: ReadonlyMap<string, string>;
-  readonly labels: Readonly<Record<string, string>>;
-}
 
 export interface DockerConnection {
   /** unix socket path; defaults to DOCKER_HOST's `unix://` path or /var/run/docker.sock */

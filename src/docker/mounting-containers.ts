@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { containerName } from './inspect.js';
-import type { MountingContainers } from '../notebooks/notebook-deploy.js';
-import type { MountingContainer } from '../notebooks/prune-plan.js';
+import type { MountingContainer, MountingContainers } from '../core/ports.js';
 
 /**
  * The running containers that bind-mount one of `paths` or a path below it, with their start

@@ -1,6 +1,6 @@
 import { lchown, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOwnership, type Ownership } from '../config/ownership.js';
+import { parseOwnership, type Ownership } from '../core/ownership.js';
 
 /**
  * `chown -R uid:gid path`: a pull run as root leaves root-owned files in the operator's

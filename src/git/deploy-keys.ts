@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeployKeyChoice } from '../deploy/verdict-types.js';
+import type { DeployKeyChoice } from '../core/checkout.js';
 import { shellWord } from './shell-word.js';
 
 /** The key shared by every checkout that has none of its own (PAVICS' name for it). */

@@ -1,7 +1,7 @@
-import type { DeployKeyChoice } from '../deploy/verdict-types.js';
+import type { DeployKeyChoice } from '../core/checkout.js';
 import type { GitError } from './git-error.js';
 import { summarizeStderr } from './git-error.js';
-import { knownHostsName } from './remote-url.js';
+import { knownHostsName } from '../core/remote-url.js';
 import type { HostKeyPolicy } from './ssh-command.js';
 import { shellWord } from './shell-word.js';
 

@@ -3,7 +3,7 @@
 
 import { GitError as SimpleGitError, GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError } from './git-error.js';
-import { redactCredentials } from './remote-url.js';
+import { redactCredentials } from '../core/remote-url.js';
 
 /** How long a git command may stay silent before it is stopped. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;

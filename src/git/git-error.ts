@@ -1,16 +1,8 @@
-import { redactCredentials } from './remote-url.js';
+import type { GitErrorKind } from '../core/checkout.js';
+import { redactCredentials } from '../core/remote-url.js';
 
-export const GIT_ERROR_KINDS = [
-  'auth-refused',
-  'host-key-changed',
-  'host-key-unknown',
-  'unreachable',
-  'repo-not-found',
-  'branch-not-found',
-  'timeout',
-  'other',
-] as const;
-export type GitErrorKind = (typeof GIT_ERROR_KINDS)[number];
+export type { GitErrorKind };
+
 
 // Order matters: a changed host key also prints "Host key verification failed", and
 // ssh's refusals are followed by git's generic "Could not read from remote repository".

@@ -3,7 +3,7 @@
 // touches the work tree or the index.
 
 import { stat } from 'node:fs/promises';
-import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../deploy/verdict-types.js';
+import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../core/checkout.js';
 import { chooseDeployKey, type DeployKeyPick } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
 import { commitOf, DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
@@ -11,7 +11,7 @@ import { firstLook, type FirstLook, type RawRemoteAnswer } from './first-look.js
 import { GitError } from './git-error.js';
 import { sshSetup } from './known-hosts.js';
 import { parseNameStatus } from './name-status.js';
-import { knownHostsName, redactCredentials } from './remote-url.js';
+import { knownHostsName, redactCredentials } from '../core/remote-url.js';
 import type { HostKeyPolicy } from './ssh-command.js';
 
 export interface InspectOptions extends HostKeyPolicy {

@@ -1,4 +1,4 @@
-import type { ChangedFile } from '../deploy/verdict-types.js';
+import type { ChangedFile } from '../core/checkout.js';
 
 /**
  * `git diff --name-status` output as data. Renames and copies (R100, C075) name two paths:

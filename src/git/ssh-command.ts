@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { DeployKeyChoice } from '../deploy/verdict-types.js';
+import type { DeployKeyChoice } from '../core/checkout.js';
 import { shellWord } from './shell-word.js';
 
 /** Where host keys are checked against, and whether unknown hosts may be added. */

@@ -38,7 +38,7 @@
 //             not start with `"`, `{` or `[`: a string
 //           | any JSON value without blanks outside strings (numbers, true,
 //             false, null, quoted strings, objects, arrays)
-import type { OutputStream } from '../docker/frames.js';
+import type { OutputStream } from '../core/run.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

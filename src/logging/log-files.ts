@@ -5,12 +5,12 @@
 // objects.
 
 import { pino, type Logger } from 'pino';
-import type { OutputStream } from '../docker/frames.js';
+import type { OutputStream } from '../core/run.js';
 import type { LogLevel } from './format.js';
 import { LogFileError, LogSettingError } from './log-errors.js';
 import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
 import { LogSink, type LogFormat, type TextSink } from './log-sink.js';
-import { createMasker, type Masker } from './mask.js';
+import { createMasker, type Masker } from '../core/mask.js';
 import { countRunOutputLines } from './read-logs.js';
 
 export type { LogFormat, TextSink } from './log-sink.js';

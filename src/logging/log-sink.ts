@@ -19,7 +19,7 @@ import {
   rolledFiles,
   rolledFilesDir,
 } from './log-layout.js';
-import { maskJsonLine, type Masker } from './mask.js';
+import { maskJsonLine, type Masker } from '../core/mask.js';
 
 export type LogFormat = 'text' | 'json';
 

@@ -4,19 +4,19 @@
 
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeployKeyChoice } from '../deploy/verdict-types.js';
+import type { DeployKeyChoice } from '../core/checkout.js';
 import { chooseDeployKey } from '../git/deploy-keys.js';
 import { describeFetchFailure } from '../git/fetch-failure.js';
 import { GitError } from '../git/git-error.js';
 import { sshSetup } from '../git/known-hosts.js';
-import { knownHostsName, redactCredentials } from '../git/remote-url.js';
+import { knownHostsName, redactCredentials } from '../core/remote-url.js';
 import { repositoryName } from '../git/repo-name.js';
 import { cacheDirFor, ensureCacheRepo, fetchIntoCache, SourceRefNotFound, type CachedRef } from '../git/source-cache.js';
 import type { HostKeyPolicy } from '../git/ssh-command.js';
 import { listTreeFiles, type TreeFile } from '../git/tree-files.js';
-import { compileGlob } from './glob.js';
+import { compileGlob } from '../core/glob.js';
 import { selectFiles } from './plan.js';
-import type { NotebookSource } from './source-spec.js';
+import type { NotebookSource } from '../core/notebook-source.js';
 
 export interface FetchSettings {
   /** `<stateDir>/notebooks/cache` */

@@ -10,16 +10,17 @@
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { acquireDeployLock, type LockHolder } from '../deploy/lock.js';
-import { redactCredentials } from '../git/remote-url.js';
+import { acquireDeployLock, type LockHolder } from '../state/lock.js';
+import { redactCredentials } from '../core/remote-url.js';
 import { hostKeyPolicy } from '../git/ssh-command.js';
 import { fetchSources, removeUnusedCaches, type SourceResult } from './fetch-sources.js';
 import { previousVersion, rolledBackFrom, trimJournal, type Journal, type Swap } from './journal.js';
 import { legacyVersionId, linkText, newVersionId, notebookLayout, stagingDir, versionDir, type NotebookLayout } from './layout.js';
 import { fingerprintOf, PUBLISH_FORMAT, type VersionManifest } from './manifest.js';
 import { diffFiles, isEmptyChange, planTree, type Collision, type FileChanges } from './plan.js';
-import { decidePrune, type MountingContainer } from './prune-plan.js';
-import type { NotebookSource } from './source-spec.js';
+import type { MountingContainer, MountingContainers } from '../core/ports.js';
+import { decidePrune } from './prune-plan.js';
+import type { NotebookSource } from '../core/notebook-source.js';
 import { stageSet } from './stage.js';
 import {
   ensureVersionsDir,
@@ -41,9 +42,6 @@ import {
 } from './version-store.js';
 
 export type NotebookOutcome = 'published' | 'unchanged' | 'held' | 'dry-run' | 'rolled-back' | 'locked' | 'failed';
-
-/** The running containers that bind-mount any of these paths (or a path below one). */
-export type MountingContainers = (paths: readonly string[]) => Promise<readonly MountingContainer[]>;
 
 export interface NotebookRunInput {
   readonly sources: readonly NotebookSource[];

@@ -1,7 +1,7 @@
 // The set to publish, from what each source's commit holds: plain data in, plain data out.
 
 import type { TreeFile } from '../git/tree-files.js';
-import { matchesGlob } from './glob.js';
+import { matchesGlob } from '../core/glob.js';
 
 /** git modes of files whose content can be published: regular, and executable (published read-only all the same). */
 const REGULAR_FILE = new Set(['100644', '100755']);

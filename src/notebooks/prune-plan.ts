@@ -2,16 +2,8 @@
 // `--rollback` goes back to, and while a running container may have it mounted.
 
 import path from 'node:path';
+import type { MountingContainer } from '../core/ports.js';
 import { periodsOf, type Swap } from './journal.js';
-
-/** A running container that bind-mounts the target or something in the versions directory. */
-export interface MountingContainer {
-  readonly name: string;
-  /** when it started: Docker resolved its bind mounts' sources just before */
-  readonly startedAt: Date;
-  /** the host paths it bind-mounts, as Docker reports them */
-  readonly sources: readonly string[];
-}
 
 export interface PruneInput {
   readonly target: string;

@@ -3,7 +3,7 @@
 
 import { chmod, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOwnership } from '../config/ownership.js';
+import { parseOwnership } from '../core/ownership.js';
 import { chownTree } from '../git/chown-tree.js';
 import { readBlob } from '../git/tree-files.js';
 import type { PlannedFile } from './plan.js';

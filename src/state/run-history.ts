@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { RUN_OUTCOMES, type RunRecord } from '../core/run.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 
-export const RUN_OUTCOMES = ['running', 'succeeded', 'failed', 'timed-out', 'skipped', 'error', 'interrupted'] as const;
-export type RunOutcome = (typeof RUN_OUTCOMES)[number];
-
-/** One run of one job as kept in the state directory. Times are ISO strings so the file reads well. */
-const RunRecordSchema = z.object({
+const RunRecordSchema: z.ZodType<RunRecord> = z.object({
   job: z.string(),
   run: z.string(),
   origin: z.enum(['schedule', 'manual']),
@@ -17,7 +14,6 @@ const RunRecordSchema = z.object({
   exitCode: z.number().optional(),
   message: z.string().optional(),
 });
-export type RunRecord = z.infer<typeof RunRecordSchema>;
 
 const HistoryFileSchema = z.object({ runs: z.array(RunRecordSchema) });
 

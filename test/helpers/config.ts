@@ -1,4 +1,4 @@
-import { formatIssue } from '../../src/config/issues.js';
+import { formatIssue } from '../../src/core/issues.js';
 import type { Config, LoadResult } from '../../src/config/load.js';
 
 /** The configuration of a load that must succeed; otherwise the test fails with every problem found. */

@@ -1,7 +1,7 @@
 import { access, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeHeartbeat } from '../../src/daemon/heartbeat.js';
+import { writeHeartbeat } from '../../src/state/heartbeat.js';
 import { makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';

@@ -15,9 +15,10 @@ import {
   normalizeProjectName,
   resolveComposeCommand,
   type ComposeCommand,
-} from '../../src/deploy/compose.js';
-import { parseComposeConfig, servicesToRestart } from '../../src/deploy/compose-services.js';
-import { dockerComposeContainers, type ServiceContainer } from '../../src/docker/compose-project.js';
+} from '../../src/docker/compose.js';
+import { parseComposeConfig, servicesToRestart } from '../../src/core/compose-services.js';
+import type { ServiceContainer } from '../../src/core/ports.js';
+import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { createPlatform, requireImages, run, type Platform } from '../fixtures/platform.js';
 import { TEST_IMAGE } from '../helpers/scheduler-env.js';

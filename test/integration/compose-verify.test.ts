@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { composeConfig, composeUp, resolveComposeCommand } from '../../src/deploy/compose.js';
-import { expectedServices, parseComposeConfig } from '../../src/deploy/compose-services.js';
-import { verifyServices, type ServiceReport } from '../../src/deploy/verify.js';
+import { composeConfig, composeUp, resolveComposeCommand } from '../../src/docker/compose.js';
+import { expectedServices, parseComposeConfig } from '../../src/core/compose-services.js';
+import { verifyServices, type ServiceReport } from '../../src/autodeploy/verify.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { createPlatform, requireImages, type Platform } from '../fixtures/platform.js';

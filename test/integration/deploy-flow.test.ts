@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
-import { runDeploy, type DeployReport } from '../../src/deploy/deploy.js';
-import { acquireDeployLock } from '../../src/deploy/lock.js';
+import { runDeploy, type DeployReport } from '../../src/autodeploy/deploy.js';
+import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { commitFiles, git } from '../fixtures/git-repos.js';
 import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, webCompose, type GitPlatform } from '../fixtures/platform.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 // The deploy flow in this process against a real compose project and real git checkouts:
 // the decisions that must hold before anything is changed, and the no-retry rule.
@@ -36,7 +37,7 @@ describe('the deploy flow', () => {
   });
 
   async function deploy(): Promise<DeployReport> {
-    const result = await readConfig({ envFile: platform.envFile, defaultsFile: DEFAULTS_FILE, processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile: platform.envFile, defaultsFile: DEFAULTS_FILE, processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     lines.length = 0;
     return runDeploy({

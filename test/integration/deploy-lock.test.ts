@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireDeployLock } from '../../src/deploy/lock.js';
+import { acquireDeployLock } from '../../src/state/lock.js';
 import { makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 
 let stateDir: string;

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OwnershipFormatError, parseOwnership } from '../../src/config/ownership.js';
+import { OwnershipFormatError, parseOwnership } from '../../src/core/ownership.js';
 import { chownTree } from '../../src/git/chown-tree.js';
 import { fastForward, FastForwardRefused, headOf, moveBack, MoveBackRefused } from '../../src/git/fast-forward.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, pushUpstream, removeTempDir } from '../fixtures/git-repos.js';

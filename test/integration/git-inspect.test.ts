@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { judgeCheckout } from '../../src/deploy/verdict.js';
-import type { CheckoutVerdict } from '../../src/deploy/verdict-types.js';
+import { judgeCheckout } from '../../src/core/verdict.js';
+import type { CheckoutVerdict } from '../../src/core/checkout.js';
 import { chownTree } from '../../src/git/chown-tree.js';
 import { gitClient } from '../../src/git/git-client.js';
 import { inspectAll, inspectCheckout, type InspectOptions } from '../../src/git/inspect.js';

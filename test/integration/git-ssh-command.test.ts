@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { knownHostsName, redactCredentials } from '../../src/git/remote-url.js';
+import { knownHostsName, redactCredentials } from '../../src/core/remote-url.js';
 import { hostKeyPolicy, sshCommandFor, UnusableSshPathError } from '../../src/git/ssh-command.js';
 import { requireOpenSshClient } from '../fixtures/ssh-git-server.js';
 

@@ -2,8 +2,8 @@ import { chmod, copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { judgeCheckout } from '../../src/deploy/verdict.js';
-import type { CheckoutVerdict } from '../../src/deploy/verdict-types.js';
+import { judgeCheckout } from '../../src/core/verdict.js';
+import type { CheckoutVerdict } from '../../src/core/checkout.js';
 import { inspectAll, inspectCheckout, type InspectOptions } from '../../src/git/inspect.js';
 import { hostKeyPolicy } from '../../src/git/ssh-command.js';
 import {

@@ -5,7 +5,7 @@ import { dockerMountingContainers } from '../../src/docker/mounting-containers.j
 import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookReport, type NotebookRunInput } from '../../src/notebooks/notebook-deploy.js';
-import type { NotebookSource } from '../../src/notebooks/source-spec.js';
+import type { NotebookSource } from '../../src/core/notebook-source.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';

@@ -6,7 +6,7 @@ import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { dockerMountingContainers } from '../../src/docker/mounting-containers.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
-import type { NotebookSource } from '../../src/notebooks/source-spec.js';
+import type { NotebookSource } from '../../src/core/notebook-source.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 import { run } from '../fixtures/platform.js';
 import { TEST_IMAGE } from '../helpers/scheduler-env.js';

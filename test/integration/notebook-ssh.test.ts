@@ -7,7 +7,7 @@ import { connectDocker } from '../../src/docker/job-containers.js';
 import { SHARED_DEPLOY_KEY } from '../../src/git/deploy-keys.js';
 import { cacheDirFor } from '../../src/git/source-cache.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
-import type { NotebookSource } from '../../src/notebooks/source-spec.js';
+import type { NotebookSource } from '../../src/core/notebook-source.js';
 import { createBareUpstream, generateDeployKey, git, makeTempDir, pushUpstream, removeTempDir, type DeployKey } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
 import { tracingPackets } from '../fixtures/git-trace.js';

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Daemon } from '../../src/daemon/daemon.js';
+import { Daemon } from '../../src/scheduler/daemon.js';
 import { connectDocker, dockerJobContainers } from '../../src/docker/job-containers.js';
-import type { RunReport } from '../../src/jobs/run-job.js';
-import { LABEL_JOB } from '../../src/jobs/job.js';
+import type { RunReport } from '../../src/scheduler/run-job.js';
+import { LABEL_JOB } from '../../src/core/job.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords, outputLines } from '../helpers/job-log.js';
 import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
+import { VERSION } from '../../src/cli/version.js';
 
 const docker = connectDocker();
 const containers = dockerJobContainers(docker);
@@ -28,7 +30,7 @@ afterEach(async () => {
 });
 
 async function startDaemon(scratch: Scratch, extra: { stopGraceSeconds?: number } = {}): Promise<Daemon> {
-  const daemon = await Daemon.start({
+  const daemon = await Daemon.start({ builtins: BUILTIN_JOB_KINDS, version: VERSION, 
     envFile: scratch.envFile,
     defaultsFile: DEFAULTS_FILE,
     processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] },

@@ -9,8 +9,8 @@ import {
   profilesFromEnv,
   servicesToRestart,
   type ComposeService,
-} from '../../src/deploy/compose-services.js';
-import { normalizeProjectName } from '../../src/deploy/compose.js';
+} from '../../src/core/compose-services.js';
+import { normalizeProjectName } from '../../src/docker/compose.js';
 
 // As docker-compose 1.29 prints it: short volume syntax kept, relative paths made absolute.
 const V1_CONFIG = `configs:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceContainer } from '../../src/docker/compose-project.js';
-import { assessService, deadlineReports, type ServiceAssessment, type ServiceMemory } from '../../src/deploy/verify.js';
+import type { ServiceContainer } from '../../src/core/ports.js';
+import { assessService, deadlineReports, type ServiceAssessment, type ServiceMemory } from '../../src/autodeploy/verify.js';
 
 function container(overrides: Partial<ServiceContainer> = {}): ServiceContainer {
   return {

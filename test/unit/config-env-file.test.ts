@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvFile } from '../../src/config/env-file.js';
-import { formatIssue } from '../../src/config/issues.js';
+import { formatIssue } from '../../src/core/issues.js';
 
 const FILE = 'env.local';
 const EVAL = 'set AUTODEPLOY_ENV_EVAL=sh to have /bin/sh evaluate env.local';

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { parseDockerArgs, SUPPORTED_DOCKER_OPTIONS } from '../../src/config/docker-args.js';
-import { formatIssue } from '../../src/config/issues.js';
+import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { splitJobVariable } from '../../src/config/native-jobs.js';
-import { commandArgv } from '../../src/config/shell-words.js';
-import type { ContainerJob } from '../../src/jobs/job.js';
+import { commandArgv } from '../../src/core/shell-words.js';
+import type { ContainerJob } from '../../src/core/job.js';
 import { refusedIssues, validConfig } from '../helpers/config.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 const DEFAULTS = { path: 'default.env', text: 'export AUTODEPLOY_LOG_DIR="/var/log/PAVICS"\nexport AUTODEPLOY_JOB_TIMEOUT=""\n' };
 
 function load(envLocal: string, processEnv: Record<string, string> = {}) {
-  return loadConfig({ files: [DEFAULTS, { path: 'env.local', text: envLocal }], processEnv: { HOME: '/root', ...processEnv } });
+  return loadConfig({ builtins: BUILTIN_JOB_KINDS,  files: [DEFAULTS, { path: 'env.local', text: envLocal }], processEnv: { HOME: '/root', ...processEnv } });
 }
 
 function config(envLocal: string, processEnv: Record<string, string> = {}): Config {

@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatIssue } from '../../src/config/issues.js';
+import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
 import { KNOWN_SETTINGS } from '../../src/config/names.js';
-import { isSecretName } from '../../src/config/secrets.js';
+import { isSecretName } from '../../src/core/secrets.js';
 import { refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 const root = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DEFAULT_ENV = readFileSync(root('config/default.env'), 'utf8');
 const EXAMPLE = readFileSync(root('env.local.example'), 'utf8');
 
 function load(defaults: string, local: string, processEnv: Record<string, string | undefined> = {}): LoadResult {
-  return loadConfig({
+  return loadConfig({ builtins: BUILTIN_JOB_KINDS, 
     files: [
       { path: 'default.env', text: defaults },
       { path: 'env.local', text: local },
@@ -288,7 +289,7 @@ describe('loadConfig: secrets', () => {
 describe('the shipped config/default.env and env.local.example', () => {
   it('load as they are', () => {
     const c = valid(
-      loadConfig({
+      loadConfig({ builtins: BUILTIN_JOB_KINDS, 
         files: [
           { path: 'config/default.env', text: DEFAULT_ENV },
           { path: 'env.local', text: EXAMPLE },
@@ -329,7 +330,7 @@ describe('the shipped config/default.env and env.local.example', () => {
 
   it('its examples, uncommented, load into one job of each format', () => {
     const c = valid(
-      loadConfig({
+      loadConfig({ builtins: BUILTIN_JOB_KINDS, 
         files: [
           { path: 'config/default.env', text: DEFAULT_ENV },
           { path: 'env.local', text: uncommentExamples(EXAMPLE) },

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shellEvalMode } from '../../src/config/eval-mode.js';
-import { formatIssue } from '../../src/config/issues.js';
+import { formatIssue } from '../../src/core/issues.js';
 import { readConfig } from '../../src/config/read.js';
 import { evaluateWithShell } from '../../src/config/shell-eval.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/env/${name}`, import.meta.url));
 const DEFAULTS = fileURLToPath(new URL('../../config/default.env', import.meta.url));
@@ -131,7 +132,7 @@ describe('readConfig', () => {
 
   it('reads default.env and env.local without a shell', async () => {
     const envFile = fixture('operator.env.local');
-    const result = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: BASE });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: BASE });
     if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
     expect(result.config.settings).toMatchObject({ composeDir: '/home/op/birdhouse-deploy/birdhouse', timezone: 'America/Montreal', logKeep: 20 });
     expect(result.config.env['AUTODEPLOY_EXTRA_REPOS']).toBe('/opt/private-config');
@@ -146,7 +147,7 @@ describe('readConfig', () => {
 
   it('evaluates with /bin/sh when env.local asks for it', async () => {
     const envFile = fixture('shell-logic.env.local');
-    const result = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: BASE });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: BASE });
     if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
     expect(result.config.settings.logDir).toBe('/srv/platform/logs');
     expect(result.config.jobs).toMatchObject([
@@ -162,10 +163,10 @@ describe('readConfig', () => {
   it('evaluates with /bin/sh when the process environment asks for it', async () => {
     const envFile = join(dir, 'env.local');
     await writeFile(envFile, 'export AUTODEPLOY_LOG_KEEP=$(( 2 + 3 ))\n');
-    const result = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: { ...BASE, AUTODEPLOY_ENV_EVAL: 'sh' } });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: { ...BASE, AUTODEPLOY_ENV_EVAL: 'sh' } });
     if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'));
     expect(result.config.settings.logKeep).toBe(5);
-    const plain = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: BASE });
+    const plain = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: BASE });
     expect(plain.ok ? [] : plain.issues.map(formatIssue)).toEqual([
       `${envFile}:1: arithmetic expansion $((...)) is not supported in env.local; put the literal value, or set AUTODEPLOY_ENV_EVAL=sh to have /bin/sh evaluate env.local`,
     ]);
@@ -174,13 +175,13 @@ describe('readConfig', () => {
   it('refuses the configuration when sh reports an error', async () => {
     const envFile = join(dir, 'env.local');
     await writeFile(envFile, '# autodeploy: eval=sh\nexport AUTODEPLOY_LOG_KEEP=4\nnot_a_command_at_all\n');
-    const result = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: BASE });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: BASE });
     expect(result.ok ? [] : result.issues.map(formatIssue)).toEqual([`${envFile}:3: /bin/sh: not_a_command_at_all: not found`]);
   });
 
   it('names a missing env.local and says how to create it', async () => {
     const envFile = join(dir, 'env.local');
-    const result = await readConfig({ envFile, defaultsFile: DEFAULTS, processEnv: BASE });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile, defaultsFile: DEFAULTS, processEnv: BASE });
     expect(result).toEqual({
       ok: false,
       issues: [{ file: envFile, line: undefined, message: `${envFile} does not exist; create it from env.local.example` }],
@@ -190,7 +191,7 @@ describe('readConfig', () => {
 
   it('names a missing defaults file', async () => {
     const defaultsFile = join(dir, 'default.env');
-    const result = await readConfig({ envFile: fixture('operator.env.local'), defaultsFile, processEnv: BASE });
+    const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile: fixture('operator.env.local'), defaultsFile, processEnv: BASE });
     expect(result.ok ? [] : result.issues.map(formatIssue)).toEqual([
       `${defaultsFile}: the defaults file is missing; it ships with the scheduler (config/default.env)`,
     ]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type TriggerAnswer } from '../../src/deploy/decide.js';
-import type { CheckoutVerdict, Verdict } from '../../src/deploy/verdict-types.js';
+import { decide, type TriggerAnswer } from '../../src/core/decide.js';
+import type { CheckoutVerdict, Verdict } from '../../src/core/checkout.js';
 
 function checkout(path: string, verdict: Verdict, extra: Partial<CheckoutVerdict> = {}): CheckoutVerdict {
   return {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatJson, formatText, parseLogLine, type LogRecord } from '../../src/logging/format.js';
-import { createMasker, isSecretName, maskJsonLine } from '../../src/logging/mask.js';
+import { createMasker, maskJsonLine } from '../../src/core/mask.js';
+import { isSecretName } from '../../src/core/secrets.js';
 
 describe('isSecretName', () => {
   it.each([

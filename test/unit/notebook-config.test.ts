@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import type { NotebookDeployJob } from '../../src/jobs/job.js';
-import { localSourcePath, parseNotebookSources } from '../../src/notebooks/source-spec.js';
+import type { NotebookDeployJob } from '../../src/core/job.js';
+import { localSourcePath, parseNotebookSources } from '../../src/core/notebook-source.js';
 import { refusedIssues, validConfig } from '../helpers/config.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 const DEFAULTS = {
   path: 'default.env',
@@ -16,7 +17,7 @@ const DEFAULTS = {
 };
 
 function load(envLocal: string, processEnv: Record<string, string> = {}) {
-  return loadConfig({ files: [DEFAULTS, { path: 'env.local', text: envLocal }], processEnv: { HOME: '/root', ...processEnv } });
+  return loadConfig({ builtins: BUILTIN_JOB_KINDS,  files: [DEFAULTS, { path: 'env.local', text: envLocal }], processEnv: { HOME: '/root', ...processEnv } });
 }
 
 function config(envLocal: string): Config {
@@ -154,7 +155,7 @@ describe('the notebookdeploy job', () => {
   ];
 
   it('runs `autodeploy notebooks` in the scheduler image, with the target\'s parent, state, keys and host sources mounted', () => {
-    const c = loadConfig({
+    const c = loadConfig({ builtins: BUILTIN_JOB_KINDS, 
       files: [DEFAULTS, { path: '/opt/birdhouse/env.local', text: [...base, 'AUTODEPLOY_NOTEBOOK_SOURCES="', 'git@github.com:org/nb.git main', 'file:///srv/git/local.git', '"'].join('\n') }],
       processEnv: { HOME: '/root' },
       context: { selfImage: 'autodeploy-scheduler:1.0', mounts: new Map([['/var/lib/autodeploy', 'birdhouse_autodeploy_state']]) },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { repositoryName } from '../../src/git/repo-name.js';
 import type { TreeFile } from '../../src/git/tree-files.js';
-import { compileGlob } from '../../src/notebooks/glob.js';
+import { compileGlob } from '../../src/core/glob.js';
 import { fingerprintOf } from '../../src/notebooks/manifest.js';
 import { diffFiles, planTree, selectFiles } from '../../src/notebooks/plan.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { periodsOf, previousVersion, rolledBackFrom, trimJournal, type Swap } from '../../src/notebooks/journal.js';
 import { legacyVersionId, linkText, newVersionId, notebookLayout, versionOfLink } from '../../src/notebooks/layout.js';
-import { decidePrune, type MountingContainer, type PruneInput } from '../../src/notebooks/prune-plan.js';
+import type { MountingContainer } from '../../src/core/ports.js';
+import { decidePrune, type PruneInput } from '../../src/notebooks/prune-plan.js';
 
 // A fake clock: times are minutes after a fixed start.
 const T0 = Date.parse('2024-03-01T10:00:00.000Z');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Schedule } from '../../src/jobs/job.js';
-import { nextRun, nextRuns } from '../../src/schedule/next-runs.js';
-import { parseSchedule } from '../../src/schedule/parse.js';
+import type { Schedule } from '../../src/core/job.js';
+import { nextRun, nextRuns } from '../../src/core/next-runs.js';
+import { parseSchedule } from '../../src/core/schedule.js';
 
 function schedule(text: string, timezone: string | undefined): Schedule {
   const parsed = parseSchedule(text, timezone);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCEPTED_SCHEDULES, parseSchedule } from '../../src/schedule/parse.js';
+import { ACCEPTED_SCHEDULES, parseSchedule } from '../../src/core/schedule.js';
 
 describe('parseSchedule', () => {
   it('reads an empty or blank schedule as disabled', () => {

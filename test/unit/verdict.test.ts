@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judgeCheckout } from '../../src/deploy/verdict.js';
-import { VERDICTS, type CheckoutState, type Verdict } from '../../src/deploy/verdict-types.js';
+import { judgeCheckout } from '../../src/core/verdict.js';
+import { VERDICTS, type CheckoutState, type Verdict } from '../../src/core/checkout.js';
 
 const HEAD = '1111111111111111111111111111111111111111';
 const UPSTREAM = '2222222222222222222222222222222222222222';

@@ -1,27 +1,31 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { schedulerContext, type SchedulerContext } from '../config/builtin-jobs.js';
+import { schedulerContext, type SchedulerContext } from '../config/builtin-job.js';
 import type { Config } from '../config/load.js';
-import { formatIssue, type ConfigIssue } from '../config/issues.js';
+import { formatIssue, type ConfigIssue } from '../core/issues.js';
 import { readConfig } from '../config/read.js';
+import type { BuiltinJobKind } from '../config/builtin-job.js';
 import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js';
-import type { JobContainers } from '../docker/job-containers.js';
-import { schedulerInstance } from '../jobs/instance.js';
-import type { Job } from '../jobs/job.js';
-import { resumeRun, runJob, type RunReport } from '../jobs/run-job.js';
+import type { JobContainers } from '../core/ports.js';
+import { schedulerInstance } from './instance.js';
+import type { Job } from '../core/job.js';
+import { resumeRun, runJob, type RunReport } from './run-job.js';
 import { openLogFiles, type LogFiles } from '../logging/log-files.js';
-import { JobTimers, type TimerChanges } from '../schedule/timers.js';
+import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
-import { VERSION } from '../version.js';
-import { writeHeartbeat } from './heartbeat.js';
-import { watchFileContent, type FileWatch } from './watch-file.js';
+import { writeHeartbeat } from '../state/heartbeat.js';
+import { watchFileContent, type FileWatch } from '../config/watch-file.js';
 
 export interface DaemonOptions {
   readonly envFile: string;
   readonly defaultsFile: string;
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   readonly containers: JobContainers;
+  /** the built-in job kinds (autodeploy, notebookdeploy), handed over by the CLI that wires them */
+  readonly builtins: readonly BuiltinJobKind[];
+  /** this scheduler's version, for its log and heartbeat */
+  readonly version: string;
   /** Copy the scheduler's own events to stdout (the container's log). */
   readonly stdout?: boolean;
   readonly heartbeatMs?: number;
@@ -119,7 +123,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     });
     this.log = this.logs.scheduler();
     this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env));
-    this.log.info({ version: VERSION, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
+    this.log.info({ version: this.options.version, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
 
     if (result.ok) {
       this.adopt(result.config);
@@ -139,6 +143,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private load() {
     return readConfig({
+      builtins: this.options.builtins,
       envFile: this.options.envFile,
       defaultsFile: this.options.defaultsFile,
       processEnv: { ...this.options.processEnv },
@@ -256,7 +261,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const stateDir = this.config?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
-      version: VERSION,
+      version: this.options.version,
       time: this.now().toISOString(),
       startedAt: this.startedAt.toISOString(),
       configValid: this.problems.length === 0,

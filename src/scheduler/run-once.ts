@@ -1,7 +1,7 @@
-import type { OutputLine } from '../docker/frames.js';
-import type { JobContainers } from '../docker/job-containers.js';
-import type { ContainerSpec } from './job.js';
-import { newRunId } from './run-id.js';
+import type { JobContainers } from '../core/ports.js';
+import type { OutputLine } from '../core/run.js';
+import type { ContainerSpec } from '../core/job.js';
+import { newRunId } from '../core/short-id.js';
 
 /**
  * Runs a one-off command in a container made like a job's (same image, mounts, env), prints

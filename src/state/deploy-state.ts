@@ -1,16 +1,15 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from '../state/json-file.js';
+import type { CommitSet, DeployInProgress, FailedDeploy } from '../core/deploy-record.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
-/** The upstream commit of each checkout a deploy tried: path → commit. */
-const CommitSetSchema = z.record(z.string(), z.string());
-export type CommitSet = z.infer<typeof CommitSetSchema>;
+export type { CommitSet, DeployInProgress, FailedDeploy };
 
-const FailedSchema = z.object({ commits: CommitSetSchema, at: z.string(), reason: z.string() });
-export type FailedDeploy = z.infer<typeof FailedSchema>;
+const CommitSetSchema: z.ZodType<CommitSet> = z.record(z.string(), z.string());
 
-const InProgressSchema = z.object({ heads: CommitSetSchema, targets: CommitSetSchema, startedAt: z.string() });
-export type DeployInProgress = z.infer<typeof InProgressSchema>;
+const FailedSchema: z.ZodType<FailedDeploy> = z.object({ commits: CommitSetSchema, at: z.string(), reason: z.string() });
+
+const InProgressSchema: z.ZodType<DeployInProgress> = z.object({ heads: CommitSetSchema, targets: CommitSetSchema, startedAt: z.string() });
 
 /**
  * What deploys remember between runs, in `<stateDir>/deploy/`: the commit set whose deploy

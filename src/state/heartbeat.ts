@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile, writeJsonFile } from '../state/json-file.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 const HeartbeatSchema = z.object({
   pid: z.number(),

@@ -1,5 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Job, Schedule } from '../jobs/job.js';
+import type { Job, Schedule } from '../core/job.js';
 
 export interface TimerOptions {
   /** Called at each due moment with the job's name; the caller looks up the job's current definition. */

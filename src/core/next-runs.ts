@@ -1,5 +1,5 @@
 import { createTask } from 'node-cron';
-import type { Schedule } from '../jobs/job.js';
+import type { Schedule } from './job.js';
 
 interface Matcher {
   getNextMatch(date: Date): Date;

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { splitWords } from '../config/shell-words.js';
-import type { ComposeContainers } from '../docker/compose-project.js';
-import { parseComposeConfig } from './compose-services.js';
+import { splitWords } from '../core/shell-words.js';
+import type { ComposeContainers } from '../core/ports.js';
+import { parseComposeConfig } from '../core/compose-services.js';
 import { signalGroup } from '../process/group.js';
 
 export type ComposeCommandSource = 'setting' | 'pavics-compose.sh' | 'birdhouse-compose.sh' | 'docker compose' | 'docker-compose';

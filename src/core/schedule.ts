@@ -1,6 +1,6 @@
 import { validateDetailed } from 'node-cron';
-import type { Schedule } from '../jobs/job.js';
-import { parseDuration } from '../config/duration.js';
+import type { Schedule } from './job.js';
+import { parseDuration } from './duration.js';
 
 export type ParseScheduleResult =
   | { readonly ok: true; readonly schedule: Schedule | null }

@@ -4,7 +4,7 @@
 // one fails beyond doubt, or the deadline passes.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ComposeContainers, ServiceContainer } from '../docker/compose-project.js';
+import type { ComposeContainers, ServiceContainer } from '../core/ports.js';
 
 export type ServiceState = 'healthy' | 'running' | 'completed' | 'starting' | 'unhealthy' | 'restarting' | 'exited' | 'missing';
 

@@ -2,21 +2,12 @@
 // serialized line, so the common case (no secret in the line) must cost one
 // regular-expression scan.
 
+import { MIN_SECRET_LENGTH } from './secrets.js';
+
 /** Replaces every secret value in a text with `***`. */
 export type Masker = (text: string) => string;
 
 export const MASK = '***';
-
-/** Values shorter than this would mask ordinary words and numbers everywhere. */
-export const MIN_SECRET_LENGTH = 4;
-
-const SECRET_NAME = /PASSWORD|SECRET|TOKEN/i;
-const KEY_SUFFIX = /_KEY$/i;
-
-/** True for variable names whose values are treated as secrets: `*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*_KEY`. */
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name) || KEY_SUFFIX.test(name);
-}
 
 const identity: Masker = (text) => text;
 

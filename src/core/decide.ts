@@ -1,5 +1,5 @@
-import type { CommitSet, FailedDeploy } from './deploy-state.js';
-import type { CheckoutVerdict } from './verdict-types.js';
+import type { CommitSet, FailedDeploy } from './deploy-record.js';
+import type { CheckoutVerdict } from './checkout.js';
 
 /** What the conditional trigger of a behind checkout said; absent: the checkout has none. */
 export type TriggerAnswer = { readonly present: false } | { readonly present: true; readonly trigger: boolean; readonly exitCode: number | null };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.js';
-import type { ComposeContainers } from '../docker/compose-project.js';
+import type { ComposeContainers } from '../core/ports.js';
 import { chownTree } from '../git/chown-tree.js';
 import { commitsBetween, type CommitSummary } from '../git/commit-log.js';
 import { fastForward, headOf, moveBack } from '../git/fast-forward.js';
@@ -14,11 +14,11 @@ import {
   resolveComposeCommand,
   type ComposeCommand,
   type ComposeRunOptions,
-} from './compose.js';
-import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from './compose-services.js';
-import type { Decision } from './decide.js';
-import { DeployState, type CommitSet } from './deploy-state.js';
-import { acquireDeployLock, type LockHolder } from './lock.js';
+} from '../docker/compose.js';
+import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from '../core/compose-services.js';
+import type { Decision } from '../core/decide.js';
+import { DeployState, type CommitSet } from '../state/deploy-state.js';
+import { acquireDeployLock, type LockHolder } from '../state/lock.js';
 import { verifyServices, type VerifyReport } from './verify.js';
 
 export type DeployOutcome = 'nothing' | 'pulled' | 'held' | 'locked' | 'dry-run' | 'deployed' | 'aborted' | 'rolled-back' | 'failed';

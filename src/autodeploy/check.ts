@@ -2,10 +2,10 @@ import { runConditionalTrigger } from '../git/conditional-trigger.js';
 import { inspectAll } from '../git/inspect.js';
 import { formatNameStatus } from '../git/name-status.js';
 import { hostKeyPolicy } from '../git/ssh-command.js';
-import { decide, type Decision, type TriggerAnswer } from './decide.js';
-import type { FailedDeploy } from './deploy-state.js';
-import { judgeCheckout } from './verdict.js';
-import type { CheckoutVerdict } from './verdict-types.js';
+import { decide, type Decision, type TriggerAnswer } from '../core/decide.js';
+import type { FailedDeploy } from '../state/deploy-state.js';
+import { judgeCheckout } from '../core/verdict.js';
+import type { CheckoutVerdict } from '../core/checkout.js';
 
 export interface CheckInput {
   /** the platform's checkout first, then AUTODEPLOY_EXTRA_REPOS */

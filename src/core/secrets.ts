@@ -1,6 +1,15 @@
-import { isSecretName, MIN_SECRET_LENGTH } from '../logging/mask.js';
+// Which variables hold secrets, and their values: every output masks these.
 
-export { isSecretName };
+/** Values shorter than this would mask ordinary words and numbers everywhere. */
+export const MIN_SECRET_LENGTH = 4;
+
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN/i;
+const KEY_SUFFIX = /_KEY$/i;
+
+/** True for variable names whose values are treated as secrets: `*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*_KEY`. */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) || KEY_SUFFIX.test(name);
+}
 
 // A secret-named switch (`USE_TOKEN=true`) would otherwise mask every "true" in the logs.
 const NOT_SECRETS = new Set(['true', 'false', 'yes', 'no', 'none', 'null', 'empty']);

@@ -4,7 +4,7 @@
 // one can be given. Blank lines and lines starting with `#` are ignored, and so is the rest of a
 // line from a word starting with `#`.
 
-import { knownHostsName } from '../git/remote-url.js';
+import { knownHostsName } from './remote-url.js';
 import { compileGlob, DEFAULT_NOTEBOOK_GLOB } from './glob.js';
 
 export const SKIPPED_FIELD = '-';

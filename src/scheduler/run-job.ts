@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { ContainerNameInUse } from '../docker/errors.js';
-import type { OutputLine } from '../docker/frames.js';
-import type { JobContainers, RunContainer, RunOrigin } from '../docker/job-containers.js';
-import type { RunHistory, RunOutcome, RunRecord } from '../state/run-history.js';
+import type { JobContainers } from '../core/ports.js';
+import type { OutputLine, RunContainer, RunOrigin, RunOutcome, RunRecord } from '../core/run.js';
+import type { RunHistory } from '../state/run-history.js';
 import { logOutputLine } from '../logging/log-files.js';
-import type { Job } from './job.js';
-import { newRunId } from './run-id.js';
+import type { Job } from '../core/job.js';
+import { newRunId } from '../core/short-id.js';
 
 /** What a run ended as, for the caller to log, print or turn into an exit code. */
 export interface RunReport {

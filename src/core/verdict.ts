@@ -1,4 +1,4 @@
-import type { CheckoutState, CheckoutVerdict, Verdict } from './verdict-types.js';
+import type { CheckoutState, CheckoutVerdict, Verdict } from './checkout.js';
 
 const LISTED_DIRTY_FILES = 5;
 

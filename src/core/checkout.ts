@@ -1,6 +1,17 @@
 // What the autodeploy check finds out about one checkout, as plain data.
 
-import type { GitErrorKind } from '../git/git-error.js';
+/** What went wrong with a git command, from what git (and ssh or curl under it) wrote. */
+export const GIT_ERROR_KINDS = [
+  'auth-refused',
+  'host-key-changed',
+  'host-key-unknown',
+  'unreachable',
+  'repo-not-found',
+  'branch-not-found',
+  'timeout',
+  'other',
+] as const;
+export type GitErrorKind = (typeof GIT_ERROR_KINDS)[number];
 
 export const VERDICTS = ['up-to-date', 'ahead', 'behind', 'divergent', 'dirty', 'no-upstream', 'detached', 'missing', 'error'] as const;
 export type Verdict = (typeof VERDICTS)[number];

@@ -1,0 +1,85 @@
+// The autodeploy job: `autodeploy deploy` in the scheduler's own image, on
+// AUTODEPLOY_PLATFORM_FREQUENCY, with the checkouts, the Docker socket, the deploy keys and the
+// state directory mounted at the same paths as on the host, so that compose's relative paths
+// mean the same inside and out.
+
+import { dirname } from 'node:path';
+import {
+  credentialMounts,
+  DOCKER_SOCKET,
+  sameMount,
+  schedulerImageContainer,
+  stateMount,
+  type BuiltinJobInput,
+  type BuiltinJobKind,
+} from '../config/builtin-job.js';
+import { parseDockerArgs, type DockerArgs } from '../config/docker-args.js';
+import type { ConfigIssue } from '../core/issues.js';
+import type { AutodeployJob, ContainerSpec } from '../core/job.js';
+import { parseSchedule } from '../core/schedule.js';
+
+const FREQUENCY = 'AUTODEPLOY_PLATFORM_FREQUENCY';
+/** birdhouse-deploy's AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS: more mounts, env or a network for the deploy container. */
+const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
+
+export const autodeployJobKind: BuiltinJobKind = {
+  name: 'autodeploy',
+  build(input) {
+    const { settings } = input;
+    if (settings.composeDir === undefined) return { job: undefined, issues: [] };
+    const issues: ConfigIssue[] = [];
+    const source = input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
+    const parsed = parseSchedule(settings.platformFrequency, settings.timezone);
+    if (!parsed.ok) issues.push({ ...source, key: FREQUENCY, job: 'autodeploy', message: `${FREQUENCY}: ${parsed.message}` });
+    const extraEntry = input.entries.get(EXTRA_ARGS);
+    const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
+    for (const problem of extra.problems) {
+      issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_ARGS, job: 'autodeploy', message: `${EXTRA_ARGS}: ${problem}` });
+    }
+    if (!parsed.ok || extra.problems.length > 0) return { job: undefined, issues };
+    const job: AutodeployJob = {
+      kind: 'autodeploy',
+      name: 'autodeploy',
+      comment: 'keep every checkout deployed',
+      schedule: parsed.schedule,
+      enabled: parsed.schedule !== null,
+      // A deploy is never cut short: a half-done deploy is worse than a slow one.
+      timeoutMs: undefined,
+      source,
+      container: autodeployContainer(input, settings.composeDir, extra.args),
+    };
+    return { job, issues };
+  },
+};
+
+function autodeployContainer(input: BuiltinJobInput, composeDir: string, extra: DockerArgs): ContainerSpec {
+  const { settings } = input;
+  const checkoutRoot = input.checkoutRootOf?.(composeDir) ?? composeDir;
+  const volumes = new Set<string>([
+    `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
+    sameMount(checkoutRoot),
+    ...settings.extraRepos.map((repo) => sameMount(repo)),
+    stateMount(input),
+  ]);
+  // env.local may live outside the checkouts (e.g. in a private config repo elsewhere).
+  if (![checkoutRoot, ...settings.extraRepos].some((dir) => input.envFile.startsWith(`${dir}/`))) {
+    volumes.add(sameMount(dirname(input.envFile), 'ro'));
+  }
+  for (const volume of [...credentialMounts(settings), ...extra.volumes]) volumes.add(volume);
+
+  const env: Record<string, string> = { ...extra.env, COMPOSE_DIR: composeDir, AUTODEPLOY_ENV_FILE: input.envFile };
+  if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
+  // The name is the deploy's mutex: one deploy at a time, whoever starts it.
+  return schedulerImageContainer(input, {
+    command: ['autodeploy', 'deploy'],
+    containerName: 'autodeploy',
+    volumes,
+    env,
+    envFiles: [...extra.envFiles],
+    user: extra.user,
+    workdir: composeDir,
+    network: extra.network,
+    extraHosts: [...extra.extraHosts],
+    labels: { ...extra.labels },
+  });
+}

@@ -1,0 +1,85 @@
+// What a built-in job kind is given to build its job from, and the recipe every built-in
+// job's container shares: the scheduler's own image, with paths mounted where they are on
+// the host. Each kind (src/autodeploy/job.ts, src/notebooks/job.ts) owns the rest of its
+// recipe and its command; the loader builds the kinds the CLI or the daemon hands it.
+
+import type { ConfigIssue } from '../core/issues.js';
+import type { ContainerSpec, Job } from '../core/job.js';
+import type { SelfContainer } from '../core/run.js';
+import type { SettingEntry } from './job-draft.js';
+import type { Settings } from './settings.js';
+
+/** What only the running scheduler knows about itself; absent when the CLI runs outside the container. */
+export interface SchedulerContext {
+  /** the image the scheduler runs from */
+  readonly selfImage?: string;
+  /** the scheduler container's mounts: destination → volume name or host path */
+  readonly mounts?: ReadonlyMap<string, string>;
+}
+
+/** What the scheduler's own container says of itself; empty outside one. */
+export function schedulerContext(self: SelfContainer | undefined): SchedulerContext {
+  return self === undefined ? {} : { selfImage: self.image, mounts: self.mounts };
+}
+
+/** Used when neither the scheduler's own container nor AUTODEPLOY_IMAGE says which image to run. */
+export const DEFAULT_SCHEDULER_IMAGE = 'autodeploy-scheduler:latest';
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+
+/**
+ * The checkout that holds COMPOSE_DIR: COMPOSE_DIR itself, or its parent in birdhouse-deploy's
+ * layout (`<checkout>/birdhouse`). Decided by the caller, who can look at the disk.
+ */
+export type CheckoutRootOf = (composeDir: string) => string;
+
+export interface BuiltinJobInput {
+  readonly settings: Settings;
+  readonly entries: ReadonlyMap<string, SettingEntry>;
+  /** env.local: also where a problem with a setting it does not set is reported */
+  readonly envFile: string;
+  readonly context: SchedulerContext;
+  readonly checkoutRootOf?: CheckoutRootOf | undefined;
+  /** the resolved environment, for `-e NAME` in extra docker args */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** One kind of built-in job: its settings in, its job (when configured) or the problems out. */
+export interface BuiltinJobKind {
+  readonly name: string;
+  build(input: BuiltinJobInput): { readonly job: Job | undefined; readonly issues: readonly ConfigIssue[] };
+}
+
+/** A path mounted where it is on the host. */
+export function sameMount(path: string, mode = 'rw'): string {
+  return `${path}:${path}:${mode}`;
+}
+
+/** The state directory, a volume of the scheduler's container: the built-in jobs share it (lock, host keys, git cache). */
+export function stateMount(input: BuiltinJobInput): string {
+  const { stateDir } = input.settings;
+  return `${input.context.mounts?.get(stateDir) ?? stateDir}:${stateDir}:rw`;
+}
+
+/** The deploy keys and the pinned known_hosts, read-only, when set. */
+export function credentialMounts(settings: Settings): string[] {
+  return [settings.deployKeyRootDir, settings.knownHosts].filter((path) => path !== undefined).map((path) => sameMount(path, 'ro'));
+}
+
+/** A built-in job's container: the scheduler's own image, with what the job adds. */
+export function schedulerImageContainer(
+  input: BuiltinJobInput,
+  job: Pick<ContainerSpec, 'command' | 'containerName' | 'env'> & Partial<Omit<ContainerSpec, 'volumes'>> & { readonly volumes: ReadonlySet<string> },
+): ContainerSpec {
+  return {
+    image: input.context.selfImage ?? input.settings.image ?? DEFAULT_SCHEDULER_IMAGE,
+    entrypoint: undefined,
+    envFiles: [],
+    user: undefined,
+    workdir: undefined,
+    network: undefined,
+    extraHosts: [],
+    labels: {},
+    ...job,
+    volumes: [...job.volumes],
+  };
+}

@@ -1,0 +1,81 @@
+// The ports: what the features need of the outside world, as interfaces the adapters implement.
+
+import type { ContainerSpec } from './job.js';
+import type { OutputLine, RunContainer, RunMeta, SelfContainer } from './run.js';
+
+/**
+ * The project's view of the Docker engine: only what job runs need.
+ * Everything else in the code talks to this, never to dockerode.
+ */
+export interface JobContainers {
+  /** Creates (not starts) the run's container; ContainerNameInUse if the name is taken. */
+  create(spec: ContainerSpec, meta: RunMeta): Promise<string>;
+  start(id: string): Promise<void>;
+  /** undefined when no such container exists. */
+  inspect(idOrName: string): Promise<RunContainer | undefined>;
+  /** Every container that carries the job label, running or not. */
+  list(): Promise<RunContainer[]>;
+  /**
+   * The container's output from its first line, following it until the container ends,
+   * minus the first `skipLines` lines (already written by an earlier scheduler).
+   */
+  output(id: string, options: { skipLines: number; signal?: AbortSignal | undefined }): AsyncIterable<OutputLine>;
+  /** Resolves with the exit code once the container has stopped. */
+  wait(id: string): Promise<number>;
+  /** SIGTERM, then SIGKILL after `graceSeconds`. */
+  stop(id: string, graceSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The container this process runs in, when it runs in one. */
+  self(): Promise<SelfContainer | undefined>;
+}
+
+/** Docker's container states, as `State.Status` reports them. */
+export type ContainerStatus = 'created' | 'restarting' | 'running' | 'removing' | 'paused' | 'exited' | 'dead';
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+/** What verifying a deploy needs to know of one container of a compose service. */
+export interface ServiceContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly project: string;
+  readonly service: string;
+  readonly status: ContainerStatus;
+  /** set once the container has stopped at least once */
+  readonly exitCode: number | undefined;
+  /** undefined: the container has no healthcheck (neither in compose nor in its image) */
+  readonly health: HealthStatus | undefined;
+  /** consecutive failed healthchecks */
+  readonly failingStreak: number;
+  /** output of the latest healthcheck, trimmed */
+  readonly lastHealthOutput: string | undefined;
+  /** `no`, `always`, `unless-stopped`, `on-failure` */
+  readonly restartPolicy: string;
+  /** how many times the engine restarted it under its restart policy */
+  readonly restartCount: number;
+  /** Docker's ISO time text, or undefined when never started */
+  readonly startedAt: string | undefined;
+  readonly oomKilled: boolean;
+  /** the engine's own error for the last start, e.g. a missing mount source */
+  readonly error: string | undefined;
+}
+
+/** The project's view of a compose project's containers. */
+export interface ComposeContainers {
+  /** Every container of the project, in any state, without `compose run` one-offs. */
+  list(project: string): Promise<ServiceContainer[]>;
+  /** The compose project a container belongs to; undefined when it is gone or not a compose container. */
+  projectOf(containerId: string): Promise<string | undefined>;
+}
+
+/** A running container that bind-mounts the target or something in the versions directory. */
+export interface MountingContainer {
+  readonly name: string;
+  /** when it started: Docker resolved its bind mounts' sources just before */
+  readonly startedAt: Date;
+  /** the host paths it bind-mounts, as Docker reports them */
+  readonly sources: readonly string[];
+}
+
+/** The running containers that bind-mount any of these paths (or a path below one). */
+export type MountingContainers = (paths: readonly string[]) => Promise<readonly MountingContainer[]>;

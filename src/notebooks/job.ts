@@ -1,0 +1,84 @@
+// The notebookdeploy job: `autodeploy notebooks` in the scheduler's own image, there when
+// notebook sources are set, enabled when AUTODEPLOY_NOTEBOOK_FREQUENCY is not empty.
+
+import { dirname } from 'node:path';
+import {
+  credentialMounts,
+  DOCKER_SOCKET,
+  sameMount,
+  schedulerImageContainer,
+  stateMount,
+  type BuiltinJobInput,
+  type BuiltinJobKind,
+} from '../config/builtin-job.js';
+import type { ConfigIssue } from '../core/issues.js';
+import type { ContainerSpec, NotebookDeployJob } from '../core/job.js';
+import { localSourcePath } from '../core/notebook-source.js';
+import { parseSchedule } from '../core/schedule.js';
+
+const FREQUENCY = 'AUTODEPLOY_NOTEBOOK_FREQUENCY';
+const SOURCES = 'AUTODEPLOY_NOTEBOOK_SOURCES';
+/**
+ * A run that outlives this is stopped. Safe at any point: a publish is staged beside the target
+ * and swapped in by one rename, so a stopped run leaves the previous set in place.
+ */
+export const NOTEBOOK_DEPLOY_TIMEOUT_MS = 3_600_000;
+
+export const notebookDeployJobKind: BuiltinJobKind = {
+  name: 'notebookdeploy',
+  build(input) {
+    const { settings } = input;
+    if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
+    const source = input.entries.get(SOURCES)?.source ?? { file: input.envFile, line: undefined };
+    const issues: ConfigIssue[] = [];
+    const parsed = parseSchedule(settings.notebookFrequency, settings.timezone);
+    if (!parsed.ok) {
+      issues.push({ ...(input.entries.get(FREQUENCY)?.source ?? source), key: FREQUENCY, job: 'notebookdeploy', message: `${FREQUENCY}: ${parsed.message}` });
+    }
+    const target = settings.notebookTargetDir;
+    if (target === undefined) {
+      issues.push({
+        ...source,
+        key: 'AUTODEPLOY_NOTEBOOK_TARGET_DIR',
+        job: 'notebookdeploy',
+        message: 'notebook sources are set, but not where to publish them: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR (the notebooks then go to its tutorial-notebooks folder)',
+      });
+    }
+    if (!parsed.ok || target === undefined) return { job: undefined, issues };
+    const job: NotebookDeployJob = {
+      kind: 'notebookdeploy',
+      name: 'notebookdeploy',
+      comment: 'publish tutorial notebooks from git',
+      schedule: parsed.schedule,
+      enabled: parsed.schedule !== null,
+      timeoutMs: NOTEBOOK_DEPLOY_TIMEOUT_MS,
+      source,
+      container: notebookDeployContainer(input, target),
+    };
+    return { job, issues };
+  },
+};
+
+function notebookDeployContainer(input: BuiltinJobInput, target: string): ContainerSpec {
+  const { settings } = input;
+  const volumes = new Set<string>([
+    // Pruning asks Docker which running containers may still mount an old version.
+    `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
+    // The parent, not the target: the target is a symbolic link swapped by rename, and the
+    // versions it points to live beside it.
+    sameMount(dirname(target)),
+    stateMount(input),
+    sameMount(dirname(input.envFile), 'ro'),
+    ...credentialMounts(settings),
+  ]);
+  // A source on this host (a path or file:// URL) is read where it is.
+  for (const s of settings.notebookSources) {
+    const local = localSourcePath(s.url);
+    if (local !== undefined) volumes.add(sameMount(local, 'ro'));
+  }
+  const env: Record<string, string> = { AUTODEPLOY_ENV_FILE: input.envFile };
+  if (settings.composeDir !== undefined) env['COMPOSE_DIR'] = settings.composeDir;
+  if (settings.timezone !== undefined) env['TZ'] = settings.timezone;
+  // The name is the publish's mutex, as for autodeploy.
+  return schedulerImageContainer(input, { command: ['autodeploy', 'notebooks'], containerName: 'notebookdeploy', volumes, env });
+}
