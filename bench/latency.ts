@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { readConfig } from '../src/config/read.js';
 import type { JobContainers } from '../src/core/ports.js';
 import { dockerJobContainers } from '../src/docker/job-containers.js';
-import type { Job } from '../src/core/job.js';
+import { runsInContainer, type Job } from '../src/core/job.js';
 import { runJob, type RunDeps } from '../src/scheduler/run-job.js';
 import { openLogFiles } from '../src/logging/log-files.js';
 import { JobTimers } from '../src/scheduler/timers.js';
@@ -127,7 +127,7 @@ export const latencySection: Section = {
       // runJob would race runJob's log stream.
       await Promise.race([inFlight?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, SAMPLE_TIMEOUT_MS).unref())]);
       await closeLogs?.().catch(() => undefined);
-      const leftovers = [...cliNames, ...(job ? [job.container.containerName] : [])];
+      const leftovers = [...cliNames, ...(job !== undefined && runsInContainer(job) ? [job.container.containerName] : [])];
       await Promise.all(leftovers.map((name) => docker.getContainer(name).remove({ force: true }).catch(() => undefined)));
       await scratch.remove();
     });

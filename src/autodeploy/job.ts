@@ -6,6 +6,9 @@
 import { dirname } from 'node:path';
 import {
   credentialMounts,
+  draftText,
+  listedJob,
+  setByOperator,
   DOCKER_SOCKET,
   sameMount,
   schedulerImageContainer,
@@ -14,7 +17,7 @@ import {
   type BuiltinJobKind,
 } from '../config/builtin-job.js';
 import { parseDockerArgs, type DockerArgs } from '../config/docker-args.js';
-import type { ConfigIssue } from '../core/issues.js';
+import { place, type ConfigIssue } from '../core/issues.js';
 import type { AutodeployJob, ContainerSpec } from '../core/job.js';
 import { parseSchedule } from '../core/schedule.js';
 
@@ -22,21 +25,43 @@ const FREQUENCY = 'AUTODEPLOY_PLATFORM_FREQUENCY';
 /** birdhouse-deploy's AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS: more mounts, env or a network for the deploy container. */
 const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
 
+/** birdhouse-deploy's own deploy script, which its scheduler-job-autodeploy component's job runs. */
+const BIRDHOUSE_DEPLOY_SCRIPT = /(^|[\s/])triggerdeploy\.sh(\s|$)/;
+
+/**
+ * On or off, and why: a birdhouse job that runs triggerdeploy.sh turns the built-in on, on its
+ * schedule, and the built-in runs in its place. Without one, birdhouse 2.x made autodeploy
+ * opt-in (its component, or its frequency in env.local), while PAVICS 1.x always had it.
+ */
 export const autodeployJobKind: BuiltinJobKind = {
   name: 'autodeploy',
   build(input) {
     const { settings } = input;
     if (settings.composeDir === undefined) return { job: undefined, issues: [] };
+    const listed = listedJob(input, 'autodeploy');
+    const replaced = listed !== undefined && BIRDHOUSE_DEPLOY_SCRIPT.test(draftText(listed, 'command')) ? listed : undefined;
+    let rule: string;
+    if (replaced !== undefined) {
+      rule = `birdhouse's autodeploy job at ${place(replaced.source)} runs triggerdeploy.sh: the built-in autodeploy runs instead, on that job's schedule`;
+    } else if (input.platform === 'birdhouse') {
+      if (!setByOperator(input, FREQUENCY)) return { job: undefined, issues: [] };
+      rule = `birdhouse 2.x: ${FREQUENCY} is set by the operator`;
+    } else {
+      rule = `PAVICS 1.x: on by default, on ${FREQUENCY}`;
+    }
     const issues: ConfigIssue[] = [];
-    const source = input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
-    const parsed = parseSchedule(settings.platformFrequency, settings.timezone);
-    if (!parsed.ok) issues.push({ ...source, key: FREQUENCY, job: 'autodeploy', message: `${FREQUENCY}: ${parsed.message}` });
+    const frequencyKey = replaced === undefined ? FREQUENCY : 'schedule';
+    const source = replaced?.fields.schedule?.where ?? replaced?.source ?? input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
+    const frequency = replaced === undefined ? settings.platformFrequency : draftText(replaced, 'schedule');
+    const parsed = parseSchedule(frequency, settings.timezone);
+    if (!parsed.ok) issues.push({ ...source, key: frequencyKey, job: 'autodeploy', message: `${frequencyKey === FREQUENCY ? FREQUENCY : 'job "autodeploy": schedule'}: ${parsed.message}` });
     const extraEntry = input.entries.get(EXTRA_ARGS);
     const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
     for (const problem of extra.problems) {
       issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_ARGS, job: 'autodeploy', message: `${EXTRA_ARGS}: ${problem}` });
     }
-    if (!parsed.ok || extra.problems.length > 0) return { job: undefined, issues };
+    const claims = replaced === undefined ? [] : ['autodeploy'];
+    if (!parsed.ok || extra.problems.length > 0) return { job: undefined, issues, claims };
     const job: AutodeployJob = {
       kind: 'autodeploy',
       name: 'autodeploy',
@@ -46,9 +71,12 @@ export const autodeployJobKind: BuiltinJobKind = {
       // A deploy is never cut short: a half-done deploy is worse than a slow one.
       timeoutMs: undefined,
       source,
+      triggers: [],
+      onstart: false,
       container: autodeployContainer(input, settings.composeDir, extra.args),
+      note: { rule, replaces: replaced?.source },
     };
-    return { job, issues };
+    return { job, issues, claims };
   },
 };
 

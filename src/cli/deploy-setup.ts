@@ -7,6 +7,7 @@ import { connectDocker, dockerJobContainers } from '../docker/job-containers.js'
 import { schedulerInstance } from '../scheduler/instance.js';
 import { runOnce } from '../scheduler/run-once.js';
 import type { LockHolder } from '../state/lock.js';
+import { runsInContainer } from '../core/job.js';
 import { createMasker, type Masker } from '../core/mask.js';
 import { resolveEnvFile, write, type CommandContext } from './common.js';
 import { configOrReport, readCommandConfig } from './command-config.js';
@@ -83,7 +84,7 @@ export async function runInBuiltinJobContainer(
   if (selfContainer === undefined) return undefined;
   const result = await readCommandConfig(context.env, envFile, schedulerContext(selfContainer));
   const job = result.ok ? result.config.jobs.find((j) => j.kind === kind) : undefined;
-  if (!result.ok || job === undefined) return undefined;
+  if (!result.ok || job === undefined || !runsInContainer(job)) return undefined;
   const mask = createMasker(result.config.secrets);
   return runOnce(containers, job.container, {
     job: `${kind}-manual`,

@@ -1,10 +1,10 @@
-import { formatIssue } from '../core/issues.js';
+import { formatIssue, place } from '../core/issues.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { readCommandConfig } from './command-config.js';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check env.local and the job table; print every problem as file:line: message',
+  summary: 'check env.local, the job files and the job table; print every problem as file:line: message',
   usage: 'autodeploy validate [--env-file FILE]',
   async run({ argv, env, stdout, stderr }) {
     const { values } = parseCommandArgs(argv, ENV_FILE_OPTION);
@@ -18,8 +18,15 @@ export const validateCommand: Command = {
       write(stderr, `${envFile}: ${result.issues.length} problem${result.issues.length === 1 ? '' : 's'}; nothing was changed`);
       return EXIT.failed;
     }
-    const jobs = result.config.jobs;
-    write(stdout, `${envFile}: valid, ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${jobs.filter((j) => j.enabled).length} enabled)`);
+    const { jobs, refused } = result.config;
+    const counted = `${jobs.length} job${jobs.length === 1 ? '' : 's'} (${jobs.filter((j) => j.enabled).length} enabled)`;
+    if (refused.length > 0) {
+      for (const r of refused) for (const issue of r.issues) write(stderr, formatIssue(issue));
+      const names = refused.map((r) => r.name ?? place(r.source)).join(', ');
+      write(stderr, `${envFile}: the settings are valid, ${counted} would run; refused: ${names} (each refused alone; fix and validate again)`);
+      return EXIT.failed;
+    }
+    write(stdout, `${envFile}: valid, ${counted}`);
     return EXIT.ok;
   },
 };

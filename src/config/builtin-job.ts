@@ -6,7 +6,7 @@
 import type { ConfigIssue } from '../core/issues.js';
 import type { ContainerSpec, Job } from '../core/job.js';
 import type { SelfContainer } from '../core/run.js';
-import type { SettingEntry } from './job-draft.js';
+import type { JobDraft, SettingEntry } from './job-draft.js';
 import type { Settings } from './settings.js';
 
 /** What only the running scheduler knows about itself; absent when the CLI runs outside the container. */
@@ -32,11 +32,25 @@ export const DOCKER_SOCKET = '/var/run/docker.sock';
  */
 export type CheckoutRootOf = (composeDir: string) => string;
 
+/**
+ * Which platform COMPOSE_DIR holds: birdhouse-deploy 2.x (`birdhouse-compose.sh`, jobs as
+ * `scheduler-job-*` components) or PAVICS 1.x (`pavics-compose.sh` only). Decided by the
+ * caller, who can look at the disk.
+ */
+export type Platform = 'birdhouse' | 'pavics';
+export type PlatformOf = (composeDir: string) => Platform;
+
 export interface BuiltinJobInput {
   readonly settings: Settings;
   readonly entries: ReadonlyMap<string, SettingEntry>;
   /** env.local: also where a problem with a setting it does not set is reported */
   readonly envFile: string;
+  /** the scheduler's own defaults (config/default.env): a value from there is not the operator's */
+  readonly defaultsFile?: string | undefined;
+  /** the platform COMPOSE_DIR holds; undefined without COMPOSE_DIR */
+  readonly platform?: Platform | undefined;
+  /** the operator's job definitions (job files, AUTODEPLOY_EXTRA_SCHEDULER_JOBS, AUTODEPLOY_JOB_*) */
+  readonly listed?: readonly JobDraft[] | undefined;
   readonly context: SchedulerContext;
   readonly checkoutRootOf?: CheckoutRootOf | undefined;
   /** the resolved environment, for `-e NAME` in extra docker args */
@@ -46,7 +60,32 @@ export interface BuiltinJobInput {
 /** One kind of built-in job: its settings in, its job (when configured) or the problems out. */
 export interface BuiltinJobKind {
   readonly name: string;
-  build(input: BuiltinJobInput): { readonly job: Job | undefined; readonly issues: readonly ConfigIssue[] };
+  build(input: BuiltinJobInput): BuiltinJobResult;
+}
+
+export interface BuiltinJobResult {
+  readonly job: Job | undefined;
+  readonly issues: readonly ConfigIssue[];
+  /** names of the operator's jobs this built-in does the work of: they are not run as written */
+  readonly claims?: readonly string[];
+}
+
+/** The operator's job of that name, if any (names compare as the job table does, in lower case). */
+export function listedJob(input: BuiltinJobInput, name: string): JobDraft | undefined {
+  return input.listed?.find((draft) => draft.name.toLowerCase() === name);
+}
+
+/** A draft field as text ('' when absent): a command list is joined with spaces. */
+export function draftText(draft: JobDraft, field: 'command' | 'schedule'): string {
+  const value = draft.fields[field]?.value;
+  if (value === undefined || value === null) return '';
+  return Array.isArray(value) ? value.join(' ') : String(value);
+}
+
+/** The setting was given by the operator (env.local or the environment), not by the scheduler's defaults. */
+export function setByOperator(input: BuiltinJobInput, name: string): boolean {
+  const entry = input.entries.get(name);
+  return entry !== undefined && entry.value.trim() !== '' && entry.source.file !== input.defaultsFile;
 }
 
 /** A path mounted where it is on the host. */

@@ -27,10 +27,11 @@ export interface DockerArgsResult {
   readonly warnings: readonly string[];
 }
 
-type Option = 'rm' | 'name' | 'volume' | 'env' | 'env-file' | 'user' | 'workdir' | 'entrypoint' | 'network' | 'add-host' | 'label';
+type Option = 'rm' | 'detach' | 'name' | 'volume' | 'env' | 'env-file' | 'user' | 'workdir' | 'entrypoint' | 'network' | 'add-host' | 'label';
 
 const LONG: Readonly<Record<string, Option>> = {
   '--rm': 'rm',
+  '--detach': 'detach',
   '--name': 'name',
   '--volume': 'volume',
   '--env': 'env',
@@ -43,10 +44,10 @@ const LONG: Readonly<Record<string, Option>> = {
   '--add-host': 'add-host',
   '--label': 'label',
 };
-const SHORT: Readonly<Record<string, Option>> = { '-v': 'volume', '-e': 'env', '-u': 'user', '-w': 'workdir', '-l': 'label' };
+const SHORT: Readonly<Record<string, Option>> = { '-d': 'detach', '-v': 'volume', '-e': 'env', '-u': 'user', '-w': 'workdir', '-l': 'label' };
 
 export const SUPPORTED_DOCKER_OPTIONS =
-  '--rm, --name, -v/--volume, -e/--env, --env-file, -u/--user, -w/--workdir, --entrypoint, --network/--net, --add-host, -l/--label';
+  '--rm, -d/--detach, --name, -v/--volume, -e/--env, --env-file, -u/--user, -w/--workdir, --entrypoint, --network/--net, --add-host, -l/--label';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const RESERVED_LABELS = [LABEL_JOB, LABEL_RUN, LABEL_ORIGIN];
@@ -140,9 +141,10 @@ export function parseDockerArgs(text: string, resolvedEnv: Readonly<Record<strin
       problems.push(`docker option ${named} is not supported in dockerargs; supported: ${SUPPORTED_DOCKER_OPTIONS}`);
       continue;
     }
-    if (option === 'rm') {
-      // every run's container is removed once its output is collected
-      if (inline !== undefined) problems.push(`docker option --rm takes no value`);
+    if (option === 'rm' || option === 'detach') {
+      // Every run's container is followed to its end and removed once its output is
+      // collected, so docker-crontab's `-d` and `--rm` change nothing here.
+      if (inline !== undefined) problems.push(`docker option ${flag} takes no value`);
       continue;
     }
     let value = inline;

@@ -1,4 +1,5 @@
-// What the two job formats (PAVICS YAML, native AUTODEPLOY_JOB_* variables)
+// What the job formats (docker-crontab's job lists, in job files or in
+// AUTODEPLOY_EXTRA_SCHEDULER_JOBS; native AUTODEPLOY_JOB_* variables)
 // have in common before validation: the fields an operator wrote, each with the
 // place it was written, so that every problem can point at its line.
 
@@ -25,7 +26,10 @@ export type DraftFieldName =
   | 'user'
   | 'workdir'
   | 'entrypoint'
-  | 'network';
+  | 'network'
+  | 'container'
+  | 'project'
+  | 'onstart';
 
 export interface DraftField {
   readonly value: string | number | boolean | readonly string[] | null;
@@ -34,10 +38,20 @@ export interface DraftField {
   readonly key: string;
 }
 
+/** A sub-job of `trigger`: docker-crontab's subset of a job's keys. */
+export interface TriggerDraft {
+  readonly source: SourceRef;
+  readonly fields: Partial<Readonly<Record<DraftFieldName, DraftField>>>;
+}
+
 export interface JobDraft {
-  readonly format: 'yaml' | 'native';
-  /** the name as written */
+  /** `file`: a job file; `yaml`: AUTODEPLOY_EXTRA_SCHEDULER_JOBS; `native`: AUTODEPLOY_JOB_* */
+  readonly format: 'file' | 'yaml' | 'native';
+  /** the name as written, or derived from the comment or command when the job has none */
   readonly name: string;
+  /** the job had no `name`: `name` was derived from it */
+  readonly derivedName?: boolean;
+  readonly triggers?: readonly TriggerDraft[];
   readonly source: SourceRef;
   /** the key that names the job: `name`, or the job's first variable */
   readonly nameKey: string;

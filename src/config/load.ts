@@ -1,14 +1,15 @@
-// The configuration as a function of (files, process environment): env files
-// read in order over the process environment, BIRDHOUSE_ spellings resolved,
-// settings and jobs validated. Either everything is valid, or every problem
-// found is returned and nothing is half-loaded.
+// The configuration as a function of (files, process environment, job files):
+// env files read in order over the process environment, BIRDHOUSE_ spellings
+// resolved, settings and jobs validated. The settings are valid or the whole
+// configuration is refused, with every problem found; each job is accepted or
+// refused on its own, so that one bad job never stops another.
 
-import type { Job } from '../core/job.js';
+import type { Job, SourceRef } from '../core/job.js';
 import { parseEnvFile, type EnvAssignment } from './env-file.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
-import type { BuiltinJobKind, CheckoutRootOf, SchedulerContext } from './builtin-job.js';
-import { buildJobs } from './jobs.js';
+import type { BuiltinJobKind, CheckoutRootOf, PlatformOf, SchedulerContext } from './builtin-job.js';
+import { buildJobs, listJobs, RESERVED_JOB_NAMES, type JobFileText } from './jobs.js';
 import {
   BIRDHOUSE_PREFIX,
   canonicalName,
@@ -41,6 +42,17 @@ export interface LoadInput {
   readonly context?: SchedulerContext;
   /** the checkout holding COMPOSE_DIR; see CheckoutRootOf */
   readonly checkoutRootOf?: CheckoutRootOf;
+  /** which platform COMPOSE_DIR holds; see PlatformOf */
+  readonly platformOf?: PlatformOf;
+  /** the job files of AUTODEPLOY_JOBS_DIR, read by the caller */
+  readonly jobFiles?: readonly JobFileText[];
+}
+
+/** A job refused on its own, or a job list that could not be read (`name` undefined): every other job runs. */
+export interface RefusedJob {
+  readonly name: string | undefined;
+  readonly source: SourceRef;
+  readonly issues: readonly ConfigIssue[];
 }
 
 export interface Config {
@@ -52,6 +64,8 @@ export interface Config {
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
   readonly files: readonly string[];
+  /** jobs refused on their own, with their problems; the jobs above run */
+  readonly refused: readonly RefusedJob[];
 }
 
 export type LoadResult =
@@ -220,51 +234,90 @@ export function loadConfig(input: LoadInput): LoadResult {
 
   const settingsResult = buildSettings(entries, lastFile);
   issues.push(...settingsResult.issues);
-  const jobsResult = buildJobs({
-    entries,
-    env: resolved,
-    timezone: settingsResult.settings?.timezone,
-    defaultTimeoutMs: settingsResult.settings?.defaultJobTimeoutMs,
-  });
-  issues.push(...jobsResult.issues);
-  warnings.push(...jobsResult.warnings);
-  const builtinJobs: Job[] = [];
-  if (settingsResult.settings !== undefined) {
-    const builtinInput = {
-      settings: settingsResult.settings,
-      entries,
-      envFile: lastFile,
-      env: resolved,
-      context: input.context ?? {},
-      checkoutRootOf: input.checkoutRootOf,
-    };
-    for (const kind of input.builtins) {
-      const built = kind.build(builtinInput);
-      issues.push(...built.issues);
-      if (built.job !== undefined) builtinJobs.push(built.job);
-    }
+  const settings = settingsResult.settings;
+  const listed = listJobs({ entries, jobFiles: input.jobFiles });
+  if (settings === undefined) {
+    // Refused whole; the jobs' own problems are still worth saying now rather than after the fix.
+    const extra = buildJobs({ entries, env: resolved, timezone: undefined, defaultTimeoutMs: undefined }, listed);
+    issues.push(...extra.issues, ...extra.unreadable);
+    return { ok: false, issues: issues.sort(order), warnings: [...warnings, ...extra.warnings].sort(order) };
   }
 
-  issues.sort(order);
+  const builtinJobs: Job[] = [];
+  const claimed = new Set<string>();
+  const jobIssues: ConfigIssue[] = [];
+  const builtinInput = {
+    settings,
+    entries,
+    envFile: lastFile,
+    defaultsFile,
+    env: resolved,
+    context: input.context ?? {},
+    checkoutRootOf: input.checkoutRootOf,
+    platform: settings.composeDir === undefined ? undefined : (input.platformOf?.(settings.composeDir) ?? 'pavics'),
+    listed: listed.drafts,
+  };
+  for (const kind of input.builtins) {
+    const built = kind.build(builtinInput);
+    // A built-in job's problems refuse that job alone, like an extra job's.
+    jobIssues.push(...built.issues.map((issue) => ({ ...issue, job: issue.job ?? kind.name })));
+    for (const name of built.claims ?? []) claimed.add(name);
+    if (built.job !== undefined) builtinJobs.push(built.job);
+  }
+  const jobsResult = buildJobs(
+    {
+      entries,
+      env: resolved,
+      timezone: settings.timezone,
+      defaultTimeoutMs: settings.defaultJobTimeoutMs,
+      reserved: new Set([...RESERVED_JOB_NAMES.filter((name) => name === 'scheduler'), ...builtinJobs.map((job) => job.name)]),
+    },
+    listed,
+    { claimed },
+  );
+  jobIssues.push(...jobsResult.issues);
+  warnings.push(...jobsResult.warnings);
   warnings.sort(order);
-  if (issues.length > 0 || settingsResult.settings === undefined) return { ok: false, issues, warnings };
+
+  // A job with a problem is refused; a job list that could not be read refuses what it held.
+  const refused = new Map<string, RefusedJob>();
+  for (const issue of jobIssues.sort(order)) {
+    const name = issue.job ?? '';
+    const earlier = refused.get(name);
+    refused.set(name, { name, source: earlier?.source ?? { file: issue.file, line: issue.line }, issues: [...(earlier?.issues ?? []), issue] });
+  }
+  const unreadable = jobsResult.unreadable.map((issue): RefusedJob => ({ name: undefined, source: { file: issue.file, line: issue.line }, issues: [issue] }));
+  // A refused definition built no job; a name both here and refused was defined twice, and its first definition runs.
+  const jobs = [...builtinJobs, ...jobsResult.jobs];
 
   const secrets = collectSecrets([
     ...Object.entries(processEnv),
     ...Object.entries(resolved),
     ...assignments.map((a) => [a.key, a.value] as const),
-    ...jobsResult.jobs.flatMap((job) => Object.entries(job.container.env)),
+    ...jobs.flatMap((job) => Object.entries(jobEnv(job))),
   ]);
   return {
     ok: true,
     config: {
-      settings: settingsResult.settings,
-      jobs: [...builtinJobs, ...jobsResult.jobs],
+      settings,
+      jobs,
       env: resolved,
       secrets,
       warnings,
       files: paths,
+      refused: [...refused.values(), ...unreadable],
     },
   };
+}
+
+function jobEnv(job: Job): Readonly<Record<string, string>> {
+  switch (job.kind) {
+    case 'exec':
+      return job.exec.env;
+    case 'local':
+      return {};
+    default:
+      return job.container.env;
+  }
 }
 

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { BuiltinJobKind, SchedulerContext } from './builtin-job.js';
+import type { BuiltinJobKind, Platform, SchedulerContext } from './builtin-job.js';
+import type { JobFileText } from './jobs.js';
 import { shellEvalMode } from './eval-mode.js';
 import type { ConfigIssue } from '../core/issues.js';
-import { loadConfig, type EnvFileText, type LoadResult } from './load.js';
+import { loadConfig, type EnvFileText, type LoadInput, type LoadResult } from './load.js';
 import { evaluateWithShell } from './shell-eval.js';
 
 export interface ReadConfigOptions {
@@ -28,6 +29,38 @@ export function checkoutRootOf(composeDir: string): string {
     if (existsSync(join(dir, '.git'))) return dir;
     if (dirname(dir) === dir) return composeDir;
   }
+}
+
+/** birdhouse-deploy 2.x ships birdhouse-compose.sh in COMPOSE_DIR; PAVICS 1.x only pavics-compose.sh. */
+export function platformOf(composeDir: string): Platform {
+  return existsSync(join(composeDir, 'birdhouse-compose.sh')) ? 'birdhouse' : 'pavics';
+}
+
+const JOB_FILE = /\.(ya?ml|json)$/i;
+
+/**
+ * The job files of a directory, in name order: `*.yml`, `*.yaml`, `*.json`. A missing directory
+ * holds none (birdhouse mounts it only when a job component is enabled); a file that cannot be
+ * read is a problem of that file alone.
+ */
+export async function readJobFiles(dir: string): Promise<{ files: JobFileText[]; issues: ConfigIssue[] }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => JOB_FILE.test(name) && !name.startsWith('.')).sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { files: [], issues: [] };
+    return { files: [], issues: [{ file: dir, line: undefined, message: `the job files directory cannot be read (${code ?? (error as Error).message}); check AUTODEPLOY_JOBS_DIR and its permissions` }] };
+  }
+  const files: JobFileText[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const read = await readText(path, `${path} disappeared while it was read`);
+    if ('text' in read) files.push({ path, text: read.text });
+    else issues.push(read.issue);
+  }
+  return { files, issues };
 }
 
 async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
@@ -58,10 +91,20 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
   ];
   const mode = shellEvalMode(local.text, options.processEnv);
   if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
-  const common = { files, processEnv: options.processEnv, checkoutRootOf, builtins: options.builtins, ...(options.context ? { context: options.context } : {}) };
-  if (!mode.shell) return loadConfig(common);
-
-  const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });
-  if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
-  return loadConfig({ ...common, evaluated: evaluated.variables });
+  const common = { files, processEnv: options.processEnv, checkoutRootOf, platformOf, builtins: options.builtins, ...(options.context ? { context: options.context } : {}) };
+  let input: LoadInput = common;
+  if (mode.shell) {
+    const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });
+    if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
+    input = { ...common, evaluated: evaluated.variables };
+  }
+  // The job files' directory is a setting: the settings come first, then the files they name.
+  const first = loadConfig(input);
+  if (!first.ok) return first;
+  const jobFiles = await readJobFiles(first.config.settings.jobsDir);
+  if (jobFiles.files.length === 0 && jobFiles.issues.length === 0) return first;
+  const result = loadConfig({ ...input, jobFiles: jobFiles.files });
+  if (!result.ok || jobFiles.issues.length === 0) return result;
+  const unreadable = jobFiles.issues.map((issue) => ({ name: undefined, source: { file: issue.file, line: issue.line }, issues: [issue] }));
+  return { ok: true, config: { ...result.config, refused: [...result.config.refused, ...unreadable] } };
 }

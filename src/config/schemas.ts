@@ -42,6 +42,7 @@ export const settingsSchema = z.object({
     .regex(/^[1-9]\d*$/, { error: 'must be a whole number of files, at least 1' })
     .transform(Number),
   stateDir: absolutePath,
+  jobsDir: absolutePath,
   timezone: z
     .string()
     .refine(isTimeZone, { error: 'is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)' })
@@ -94,23 +95,46 @@ const typed = (what: string) => ({
   error: (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`),
 });
 
-/** The keys a PAVICS scheduler job may have (birdhouse-deploy's, plus `timeout` and `enabled`). */
-export const YAML_JOB_KEYS = ['name', 'comment', 'schedule', 'command', 'image', 'dockerargs', 'timeout', 'enabled'] as const;
+/**
+ * The keys of a job in docker-crontab's format (https://github.com/willfarrell/docker-crontab#config-file),
+ * which birdhouse-deploy's scheduler runs, plus this scheduler's `timeout` and `enabled`.
+ */
+export const YAML_JOB_KEYS = [
+  'name', 'comment', 'schedule', 'command', 'image', 'container', 'project', 'dockerargs', 'trigger', 'onstart', 'timeout', 'enabled',
+] as const;
+/** The keys of a sub-job of `trigger`: docker-crontab's subset. */
+export const TRIGGER_KEYS = ['command', 'image', 'container', 'project', 'dockerargs'] as const;
 
 // YAML reads `command: true` or `image: 5` as a boolean or a number; the operator meant the text.
 const scalarText = (what: string) =>
   z.union([z.string(), z.number(), z.boolean()], typed(what)).transform((v) => String(v));
 
-/** One job of `AUTODEPLOY_EXTRA_SCHEDULER_JOBS`, as YAML hands it over. Required values are checked later, with the other format's. */
+const commandValue = z.union([scalarText('a string or a list of strings'), z.array(z.string())], typed('a string or a list of strings'));
+
+/** One job of a job list, as YAML hands it over. Required values are checked later, with the other formats'. */
 export const yamlJobSchema = z.strictObject({
-  name: scalarText('a string'),
+  name: scalarText('a string').nullish(),
   comment: scalarText('a string').nullish(),
   schedule: z.string(typed('a string (quote cron expressions and @-forms)')).nullable(),
-  command: z.union([scalarText('a string or a list of strings'), z.array(z.string())], typed('a string or a list of strings')).nullish(),
+  command: commandValue.nullish(),
   image: scalarText('a string').nullish(),
+  container: scalarText('a string').nullish(),
+  project: scalarText('a string').nullish(),
   dockerargs: scalarText('a string').nullish(),
+  // checked item by item, each with its own line
+  trigger: z.array(z.unknown(), typed('a list of sub-jobs (command:, and image:, or container: with project:)')).nullish(),
+  onstart: z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
   timeout: z.union([z.string(), z.number()], typed('a duration like 90s, 30m or 2h, or a number of seconds')).nullish(),
   enabled: z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
 });
 
 export type YamlJob = z.output<typeof yamlJobSchema>;
+
+/** One sub-job of `trigger`. */
+export const triggerSchema = z.strictObject({
+  command: commandValue.nullish(),
+  image: scalarText('a string').nullish(),
+  container: scalarText('a string').nullish(),
+  project: scalarText('a string').nullish(),
+  dockerargs: scalarText('a string').nullish(),
+});

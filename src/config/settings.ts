@@ -17,6 +17,8 @@ export interface Settings {
   readonly logKeep: number;
   /** AUTODEPLOY_STATE_DIR */
   readonly stateDir: string;
+  /** AUTODEPLOY_JOBS_DIR: job files in docker-crontab's format, as birdhouse 2.x mounts them */
+  readonly jobsDir: string;
   /** TZ: the zone cron schedules are read in; undefined: the system's */
   readonly timezone?: string;
   /** AUTODEPLOY_JOB_TIMEOUT: default run limit of extra jobs; undefined: none */
@@ -61,6 +63,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   logMaxSize: { name: 'AUTODEPLOY_LOG_MAX_SIZE', fallback: '10m' },
   logKeep: { name: 'AUTODEPLOY_LOG_KEEP', fallback: '10' },
   stateDir: { name: 'AUTODEPLOY_STATE_DIR', fallback: '/var/lib/autodeploy' },
+  jobsDir: { name: 'AUTODEPLOY_JOBS_DIR', fallback: '/scheduler-job-configs' },
   timezone: { name: 'TZ' },
   defaultJobTimeoutMs: { name: 'AUTODEPLOY_JOB_TIMEOUT' },
   image: { name: 'AUTODEPLOY_IMAGE' },
@@ -113,6 +116,7 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       logMaxSize: d.logMaxSize,
       logKeep: d.logKeep,
       stateDir: d.stateDir,
+      jobsDir: d.jobsDir,
       ...(d.composeDir === undefined ? {} : { composeDir: d.composeDir }),
       ...(d.timezone === undefined ? {} : { timezone: d.timezone }),
       ...(d.defaultJobTimeoutMs === undefined ? {} : { defaultJobTimeoutMs: d.defaultJobTimeoutMs }),

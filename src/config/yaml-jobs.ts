@@ -1,12 +1,15 @@
-// AUTODEPLOY_EXTRA_SCHEDULER_JOBS: birdhouse-deploy's scheduler jobs, a YAML
-// list written inside env.local. Lines inside the YAML are mapped back to
-// env.local lines so that problems point where the operator wrote them.
+// Job lists in docker-crontab's format, which birdhouse-deploy's scheduler runs
+// (https://github.com/willfarrell/docker-crontab#config-file): a list of jobs, or a
+// mapping whose keys are ignored, in YAML or JSON. They come from job files (birdhouse
+// 2.x mounts each `scheduler-job-*` component's file at /scheduler-job-configs/) and from
+// AUTODEPLOY_EXTRA_SCHEDULER_JOBS, a list written inside env.local, whose lines are
+// mapped back to env.local's so that problems point where the operator wrote them.
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { SourceRef } from '../core/job.js';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigIssue } from '../core/issues.js';
-import type { DraftField, DraftFieldName, JobDraft, SettingEntry } from './job-draft.js';
-import { YAML_JOB_KEYS, yamlJobSchema } from './schemas.js';
+import type { SourceRef } from '../core/job.js';
+import type { DraftField, DraftFieldName, JobDraft, SettingEntry, TriggerDraft } from './job-draft.js';
+import { TRIGGER_KEYS, triggerSchema, YAML_JOB_KEYS, yamlJobSchema } from './schemas.js';
 
 export const YAML_JOBS_VARIABLE = 'AUTODEPLOY_EXTRA_SCHEDULER_JOBS';
 
@@ -18,6 +21,9 @@ const YAML_KEY_FOR: Readonly<Record<DraftFieldName, string>> = {
   dockerargs: 'dockerargs',
   timeout: 'timeout',
   enabled: 'enabled',
+  container: 'container',
+  project: 'project',
+  onstart: 'onstart',
   volumes: 'dockerargs',
   env: 'dockerargs',
   user: 'dockerargs',
@@ -26,120 +32,260 @@ const YAML_KEY_FOR: Readonly<Record<DraftFieldName, string>> = {
   network: 'dockerargs',
 };
 
-export interface YamlJobsResult {
+export interface JobListResult {
   readonly drafts: readonly JobDraft[];
+  /** problems of one job: each names its job, and refuses that job alone */
   readonly issues: readonly ConfigIssue[];
+  /**
+   * The list could not be read at all (not YAML, not a list): no job of it is known, so the
+   * jobs it held before keep running as they were.
+   */
+  readonly unreadable: readonly ConfigIssue[];
 }
 
-export function readYamlJobs(entry: SettingEntry): YamlJobsResult {
-  const issues: ConfigIssue[] = [];
-  const drafts: JobDraft[] = [];
-  if (entry.value.trim() === '') return { drafts, issues };
+interface ListSource {
+  readonly text: string;
+  /** where a problem at an offset of `text` is */
+  readonly where: (offset: number | undefined) => SourceRef;
+  /** how messages name the list: the variable, or the file */
+  readonly label: string;
+  /** a mapping of jobs is accepted (job files), not only a list */
+  readonly mapping: boolean;
+  readonly format: JobDraft['format'];
+  /** a suffix for messages that point inside the value when no file line can be given */
+  readonly inside: (offset: number) => string;
+}
 
+/** AUTODEPLOY_EXTRA_SCHEDULER_JOBS: the value starts on the assignment's line, right after the opening quote. */
+export function readYamlJobs(entry: SettingEntry): JobListResult {
   const counter = new LineCounter();
-  const doc = parseDocument(entry.value, { lineCounter: counter, prettyErrors: false });
-  // The value starts on the assignment's line, right after the opening quote.
-  const where = (offset: number | undefined): SourceRef => {
-    if (offset === undefined || entry.source.line === undefined) return entry.source;
-    return { file: entry.source.file, line: entry.source.line + counter.linePos(offset).line - 1 };
-  };
-  const inYaml = (offset: number): string =>
-    entry.source.line === undefined ? ` (line ${counter.linePos(offset).line} of ${YAML_JOBS_VARIABLE})` : '';
+  return readJobList(
+    {
+      text: entry.value,
+      where: (offset) => {
+        if (offset === undefined || entry.source.line === undefined) return entry.source;
+        return { file: entry.source.file, line: entry.source.line + counter.linePos(offset).line - 1 };
+      },
+      label: YAML_JOBS_VARIABLE,
+      mapping: false,
+      format: 'yaml',
+      inside: (offset) => (entry.source.line === undefined ? ` (line ${counter.linePos(offset).line} of ${YAML_JOBS_VARIABLE})` : ''),
+    },
+    counter,
+  );
+}
 
+/** A job file: `*.yml`, `*.yaml` or `*.json` (JSON is read as the YAML it also is). */
+export function readJobFile(file: { readonly path: string; readonly text: string }): JobListResult {
+  const counter = new LineCounter();
+  return readJobList(
+    {
+      text: file.text,
+      where: (offset) => ({ file: file.path, line: offset === undefined ? undefined : counter.linePos(offset).line }),
+      label: file.path,
+      mapping: true,
+      format: 'file',
+      inside: () => '',
+    },
+    counter,
+  );
+}
+
+function readJobList(source: ListSource, counter: LineCounter): JobListResult {
+  const issues: ConfigIssue[] = [];
+  const unreadable: ConfigIssue[] = [];
+  const drafts: JobDraft[] = [];
+  if (source.text.trim() === '') return { drafts, issues, unreadable };
+
+  const doc = parseDocument(source.text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const kind = source.format === 'file' ? (source.label.endsWith('.json') ? 'JSON' : 'YAML') : 'YAML';
   if (doc.errors.length > 0) {
     for (const error of doc.errors) {
-      const at = where(error.pos[0]);
-      issues.push({
-        ...at,
-        key: YAML_JOBS_VARIABLE,
-        message: `${YAML_JOBS_VARIABLE} is not valid YAML: ${error.message}${inYaml(error.pos[0])}`,
+      unreadable.push({
+        ...source.where(error.pos[0]),
+        key: source.format === 'yaml' ? YAML_JOBS_VARIABLE : undefined,
+        message: `${source.label} is not valid ${kind}: ${firstLine(error.message)}${source.inside(error.pos[0])}`,
       });
     }
-    return { drafts, issues };
+    return { drafts, issues, unreadable };
   }
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && (contents.value === null || contents.value === ''))) {
-    return { drafts, issues };
+    return { drafts, issues, unreadable };
   }
-  if (!isSeq(contents)) {
-    issues.push({
-      ...where(contents.range[0]),
-      key: YAML_JOBS_VARIABLE,
-      message: `${YAML_JOBS_VARIABLE} must be a YAML list of jobs, each starting with "- name:"`,
+  let items: Node[];
+  if (isSeq(contents)) items = contents.items as Node[];
+  else if (source.mapping && isMap(contents)) items = contents.items.map((pair) => pair.value as Node);
+  else {
+    unreadable.push({
+      ...source.where(contents.range?.[0]),
+      key: source.format === 'yaml' ? YAML_JOBS_VARIABLE : undefined,
+      message: source.mapping
+        ? `${source.label} must hold a list of jobs (each starting with "- schedule:" or "- name:"), or a mapping of names to jobs`
+        : `${source.label} must be a YAML list of jobs, each starting with "- name:"`,
     });
-    return { drafts, issues };
+    return { drafts, issues, unreadable };
   }
 
-  contents.items.forEach((item, index) => {
-    const itemOffset = isMap(item) || isScalar(item) || isSeq(item) ? item.range?.[0] : undefined;
-    const itemWhere = where(itemOffset);
+  const names = new Set<string>();
+  items.forEach((item, index) => {
+    const itemWhere = source.where(offsetOf(item));
     if (!isMap(item)) {
       issues.push({
         ...itemWhere,
-        key: YAML_JOBS_VARIABLE,
-        message: `job #${index + 1} of ${YAML_JOBS_VARIABLE} must be a mapping (name:, schedule:, command:, image:, ...)`,
+        key: source.format === 'yaml' ? YAML_JOBS_VARIABLE : undefined,
+        job: `#${index + 1}`,
+        message: `job #${index + 1} of ${source.label} must be a mapping (name:, schedule:, command:, image:, ...)`,
       });
       return;
     }
     const keyWhere = new Map<string, SourceRef>();
     for (const pair of item.items) {
-      if (isScalar(pair.key)) keyWhere.set(String(pair.key.value), where(pair.key.range?.[0]));
+      if (isScalar(pair.key)) keyWhere.set(String(pair.key.value), source.where(pair.key.range?.[0]));
     }
     const json = item.toJSON() as Record<string, unknown>;
     const rawName = json['name'];
-    const label = typeof rawName === 'string' || typeof rawName === 'number' ? `job "${rawName}"` : `job #${index + 1}`;
-    const jobRef = typeof rawName === 'string' || typeof rawName === 'number' ? { job: String(rawName) } : {};
+    const named = typeof rawName === 'string' || typeof rawName === 'number';
+    const name = named ? String(rawName) : uniqueName(derivedName(json, index), names);
+    names.add(name.toLowerCase());
+    const label = `job "${name}"`;
+    const jobRef = { job: name.toLowerCase() };
+
     // Unknown keys are reported here so that the job's other fields are still checked.
     const known: Record<string, unknown> = {};
-
     for (const [key, value] of Object.entries(json)) {
-      if ((YAML_JOB_KEYS as readonly string[]).includes(key)) {
-        known[key] = value;
-        continue;
+      if ((YAML_JOB_KEYS as readonly string[]).includes(key)) known[key] = value;
+      else {
+        issues.push({
+          ...(keyWhere.get(key) ?? itemWhere),
+          key,
+          ...jobRef,
+          message: `${label}: unknown key "${key}"; a job has ${YAML_JOB_KEYS.join(', ')}`,
+        });
       }
-
-      issues.push({
-        ...(keyWhere.get(key) ?? itemWhere),
-        key,
-        ...jobRef,
-        message: `${label}: unknown key "${key}"; a job has ${YAML_JOB_KEYS.join(', ')}`,
-      });
     }
     const parsed = yamlJobSchema.safeParse(known);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const key = String(issue.path[0] ?? '');
-        issues.push({
-          ...(keyWhere.get(key) ?? itemWhere),
-          key,
-          ...jobRef,
-          message: `${label}: ${key} ${issue.message}`,
-        });
+        issues.push({ ...(keyWhere.get(key) ?? itemWhere), key, ...jobRef, message: `${label}: ${key} ${issue.message}` });
       }
       return;
     }
     const job = parsed.data;
-    const fields: Partial<Record<DraftFieldName, DraftField>> = {};
-    const put = (name: DraftFieldName, value: DraftField['value'] | undefined): void => {
-      if (value === undefined) return;
-      const key = YAML_KEY_FOR[name];
-      fields[name] = { value, key, where: keyWhere.get(key) ?? itemWhere };
-    };
-    put('comment', job.comment ?? undefined);
-    if (job.schedule !== undefined) put('schedule', job.schedule ?? '');
-    put('image', job.image ?? undefined);
-    put('command', job.command ?? undefined);
-    put('dockerargs', job.dockerargs ?? undefined);
-    put('timeout', job.timeout ?? undefined);
-    put('enabled', job.enabled ?? undefined);
+    const fields = draftFields(keyWhere, itemWhere);
+    fields.put('comment', job.comment ?? undefined);
+    if (job.schedule !== undefined) fields.put('schedule', job.schedule ?? '');
+    fields.put('image', job.image ?? undefined);
+    fields.put('container', job.container ?? undefined);
+    fields.put('project', job.project ?? undefined);
+    fields.put('command', job.command ?? undefined);
+    fields.put('dockerargs', job.dockerargs ?? undefined);
+    fields.put('timeout', job.timeout ?? undefined);
+    fields.put('enabled', job.enabled ?? undefined);
+    fields.put('onstart', job.onstart ?? undefined);
+
+    const triggers: TriggerDraft[] = [];
+    const triggerNode = item.get('trigger', true);
+    if (isSeq(triggerNode)) {
+      triggerNode.items.forEach((sub, subIndex) => {
+        const subWhere = source.where(offsetOf(sub as Node));
+        const subLabel = `${label}: trigger #${subIndex + 1}`;
+        if (!isMap(sub)) {
+          issues.push({ ...subWhere, key: 'trigger', ...jobRef, message: `${subLabel} must be a mapping (command:, and image: or container:)` });
+          return;
+        }
+        const subKeyWhere = new Map<string, SourceRef>();
+        for (const pair of sub.items) {
+          if (isScalar(pair.key)) subKeyWhere.set(String(pair.key.value), source.where(pair.key.range?.[0]));
+        }
+        const subJson = sub.toJSON() as Record<string, unknown>;
+        const subKnown: Record<string, unknown> = {};
+        for (const [key, value] of Object.entries(subJson)) {
+          if ((TRIGGER_KEYS as readonly string[]).includes(key)) subKnown[key] = value;
+          else {
+            issues.push({
+              ...(subKeyWhere.get(key) ?? subWhere),
+              key,
+              ...jobRef,
+              message: `${subLabel}: unknown key "${key}"; a trigger has ${TRIGGER_KEYS.join(', ')}`,
+            });
+          }
+        }
+        const subParsed = triggerSchema.safeParse(subKnown);
+        if (!subParsed.success) {
+          for (const issue of subParsed.error.issues) {
+            const key = String(issue.path[0] ?? '');
+            issues.push({ ...(subKeyWhere.get(key) ?? subWhere), key, ...jobRef, message: `${subLabel}: ${key} ${issue.message}` });
+          }
+          return;
+        }
+        const t = subParsed.data;
+        const subFields = draftFields(subKeyWhere, subWhere);
+        subFields.put('command', t.command ?? undefined);
+        subFields.put('image', t.image ?? undefined);
+        subFields.put('container', t.container ?? undefined);
+        subFields.put('project', t.project ?? undefined);
+        subFields.put('dockerargs', t.dockerargs ?? undefined);
+        triggers.push({ source: subWhere, fields: subFields.fields });
+      });
+    }
+
     drafts.push({
-      format: 'yaml',
-      name: job.name,
+      format: source.format,
+      name,
+      ...(named ? {} : { derivedName: true }),
+      ...(triggers.length === 0 ? {} : { triggers }),
       source: itemWhere,
       nameKey: 'name',
-      fields,
+      fields: fields.fields,
       keyFor: YAML_KEY_FOR,
     });
   });
-  return { drafts, issues };
+  return { drafts, issues, unreadable };
+}
+
+function draftFields(keyWhere: ReadonlyMap<string, SourceRef>, fallback: SourceRef) {
+  const fields: Partial<Record<DraftFieldName, DraftField>> = {};
+  return {
+    fields,
+    put(name: DraftFieldName, value: DraftField['value'] | undefined): void {
+      if (value === undefined) return;
+      const key = YAML_KEY_FOR[name];
+      fields[name] = { value, key, where: keyWhere.get(key) ?? fallback };
+    },
+  };
+}
+
+function offsetOf(node: Node | null | undefined): number | undefined {
+  return node !== null && node !== undefined && (isMap(node) || isScalar(node) || isSeq(node)) ? node.range?.[0] : undefined;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+const MAX_DERIVED_NAME = 40;
+
+/**
+ * A name for a job that has none, stable across reloads: docker-crontab names such a job by
+ * its `name` slug or a random id; a random id would give the job a new log every reload, so
+ * the comment, else the command, is slugged instead (as docker-crontab slugs names).
+ */
+export function derivedName(job: Readonly<Record<string, unknown>>, index: number): string {
+  const from = [job['comment'], job['command']].find((v) => typeof v === 'string' && v.trim() !== '') as string | undefined;
+  const slug = (from ?? '')
+    .normalize('NFKD')
+    .replace(/[^\x20-\x7e]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_DERIVED_NAME)
+    .replace(/-+$/, '');
+  return slug === '' ? `job-${index + 1}` : slug;
+}
+
+function uniqueName(name: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(name)) return name;
+  for (let n = 2; ; n += 1) if (!taken.has(`${name}-${n}`)) return `${name}-${n}`;
 }

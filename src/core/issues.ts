@@ -4,8 +4,9 @@ export interface ConfigIssue {
   /** 1-based; undefined when the problem is not on one line (e.g. a missing setting) */
   readonly line: number | undefined;
   readonly message: string;
-  readonly job?: string;
-  readonly key?: string;
+  /** the job it is about: a problem of one job refuses that job alone */
+  readonly job?: string | undefined;
+  readonly key?: string | undefined;
 }
 
 /** `file:line`, or the file alone when there is no line. */

@@ -1,6 +1,6 @@
 // The ports: what the features need of the outside world, as interfaces the adapters implement.
 
-import type { ContainerSpec } from './job.js';
+import type { ContainerSpec, ExecSpec } from './job.js';
 import type { OutputLine, RunContainer, RunMeta, SelfContainer } from './run.js';
 
 /**
@@ -79,3 +79,37 @@ export interface MountingContainer {
 
 /** The running containers that bind-mount any of these paths (or a path below one). */
 export type MountingContainers = (paths: readonly string[]) => Promise<readonly MountingContainer[]>;
+
+/** A running container a command of an exec job runs in. */
+export interface ExecTarget {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** Commands run in containers that are already running, as `docker exec` runs them. */
+export interface ContainerExecs {
+  /**
+   * The running containers the command runs in: the container of that name, or with a project
+   * every running container of that compose service. Empty when none is running.
+   */
+  targets(exec: ExecSpec): Promise<readonly ExecTarget[]>;
+  /**
+   * Runs the command in one container and resolves with its exit code, each output line as it
+   * comes. Docker has no way to stop an exec'd command: an abort stops following it only.
+   */
+  run(target: ExecTarget, exec: ExecSpec, options: { readonly onLine: (line: OutputLine) => void; readonly signal?: AbortSignal | undefined }): Promise<number>;
+}
+
+/** Commands run in the scheduler's own container (docker-crontab's jobs with neither image nor container). */
+export interface LocalCommands {
+  /** Runs argv and resolves with its exit code (undefined: stopped by a signal or the timeout). */
+  run(
+    command: readonly string[],
+    options: {
+      readonly env: Readonly<Record<string, string>>;
+      readonly onLine: (line: OutputLine) => void;
+      readonly timeoutMs?: number | undefined;
+      readonly signal?: AbortSignal | undefined;
+    },
+  ): Promise<{ readonly exitCode: number | undefined; readonly timedOut: boolean }>;
+}

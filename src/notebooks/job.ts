@@ -4,6 +4,8 @@
 import { dirname } from 'node:path';
 import {
   credentialMounts,
+  draftText,
+  listedJob,
   DOCKER_SOCKET,
   sameMount,
   schedulerImageContainer,
@@ -11,7 +13,7 @@ import {
   type BuiltinJobInput,
   type BuiltinJobKind,
 } from '../config/builtin-job.js';
-import type { ConfigIssue } from '../core/issues.js';
+import { place, type ConfigIssue } from '../core/issues.js';
 import type { ContainerSpec, NotebookDeployJob } from '../core/job.js';
 import { localSourcePath } from '../core/notebook-source.js';
 import { parseSchedule } from '../core/schedule.js';
@@ -24,16 +26,29 @@ const SOURCES = 'AUTODEPLOY_NOTEBOOK_SOURCES';
  */
 export const NOTEBOOK_DEPLOY_TIMEOUT_MS = 3_600_000;
 
+/** birdhouse-deploy's notebook deploy script, which its scheduler-job-notebookdeploy component's job runs. */
+const BIRDHOUSE_NOTEBOOK_SCRIPT = /(^|[\s/])trigger-deploy-notebook(\s|$)/;
+
+/**
+ * There when sources are set. A birdhouse job that runs trigger-deploy-notebook is then
+ * replaced, on its schedule; without sources that job runs as written.
+ */
 export const notebookDeployJobKind: BuiltinJobKind = {
   name: 'notebookdeploy',
   build(input) {
     const { settings } = input;
     if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
+    const listed = listedJob(input, 'notebookdeploy');
+    const replaced = listed !== undefined && BIRDHOUSE_NOTEBOOK_SCRIPT.test(draftText(listed, 'command')) ? listed : undefined;
+    const claims = replaced === undefined ? [] : ['notebookdeploy'];
     const source = input.entries.get(SOURCES)?.source ?? { file: input.envFile, line: undefined };
     const issues: ConfigIssue[] = [];
-    const parsed = parseSchedule(settings.notebookFrequency, settings.timezone);
+    const frequency = replaced === undefined ? settings.notebookFrequency : draftText(replaced, 'schedule');
+    const parsed = parseSchedule(frequency, settings.timezone);
     if (!parsed.ok) {
-      issues.push({ ...(input.entries.get(FREQUENCY)?.source ?? source), key: FREQUENCY, job: 'notebookdeploy', message: `${FREQUENCY}: ${parsed.message}` });
+      const where = replaced?.fields.schedule?.where ?? input.entries.get(FREQUENCY)?.source ?? source;
+      const key = replaced === undefined ? FREQUENCY : 'schedule';
+      issues.push({ ...where, key, job: 'notebookdeploy', message: `${replaced === undefined ? FREQUENCY : 'job "notebookdeploy": schedule'}: ${parsed.message}` });
     }
     const target = settings.notebookTargetDir;
     if (target === undefined) {
@@ -44,7 +59,7 @@ export const notebookDeployJobKind: BuiltinJobKind = {
         message: 'notebook sources are set, but not where to publish them: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR (the notebooks then go to its tutorial-notebooks folder)',
       });
     }
-    if (!parsed.ok || target === undefined) return { job: undefined, issues };
+    if (!parsed.ok || target === undefined) return { job: undefined, issues, claims };
     const job: NotebookDeployJob = {
       kind: 'notebookdeploy',
       name: 'notebookdeploy',
@@ -53,9 +68,18 @@ export const notebookDeployJobKind: BuiltinJobKind = {
       enabled: parsed.schedule !== null,
       timeoutMs: NOTEBOOK_DEPLOY_TIMEOUT_MS,
       source,
+      triggers: [],
+      onstart: false,
       container: notebookDeployContainer(input, target),
+      note: {
+        rule:
+          replaced === undefined
+            ? `${SOURCES} is set`
+            : `${SOURCES} is set: the built-in notebook deploy runs instead of birdhouse's notebookdeploy job at ${place(replaced.source)}, on that job's schedule`,
+        replaces: replaced?.source,
+      },
     };
-    return { job, issues };
+    return { job, issues, claims };
   },
 };
 

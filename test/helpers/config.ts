@@ -1,14 +1,21 @@
 import { formatIssue } from '../../src/core/issues.js';
 import type { Config, LoadResult } from '../../src/config/load.js';
 
-/** The configuration of a load that must succeed; otherwise the test fails with every problem found. */
+/** The configuration of a load that must succeed with every job accepted; otherwise the test fails with every problem found. */
 export function validConfig(result: LoadResult): Config {
   if (!result.ok) throw new Error(`expected a valid configuration, got:\n${result.issues.map(formatIssue).join('\n')}`);
+  const refused = result.config.refused.flatMap((r) => r.issues);
+  if (refused.length > 0) throw new Error(`expected every job to be accepted, got:\n${refused.map(formatIssue).join('\n')}`);
   return result.config;
 }
 
-/** The problems of a load that must be refused, as an operator reads them. */
+/**
+ * The problems of a load that must refuse something, as an operator reads them: the whole
+ * configuration's, or those of the jobs refused alone (the others then run).
+ */
 export function refusedIssues(result: LoadResult): string[] {
-  if (result.ok) throw new Error('expected the configuration to be refused');
-  return result.issues.map(formatIssue);
+  if (!result.ok) return result.issues.map(formatIssue);
+  const refused = result.config.refused.flatMap((r) => r.issues);
+  if (refused.length === 0) throw new Error('expected the configuration or a job to be refused');
+  return refused.map(formatIssue);
 }

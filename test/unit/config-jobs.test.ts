@@ -54,6 +54,8 @@ describe('PAVICS YAML jobs', () => {
         enabled: true,
         timeoutMs: undefined,
         source: { file: 'env.local', line: 3 },
+        triggers: [],
+        onstart: false,
         container: {
           image: 'busybox:latest',
           command: ['sh', '-c', 'find /logs -mtime +30 -delete'],
@@ -148,6 +150,8 @@ describe('native AUTODEPLOY_JOB_* jobs', () => {
         enabled: true,
         timeoutMs: 7_200_000,
         source: { file: 'env.local', line: 2 },
+        triggers: [],
+        onstart: false,
         container: {
           image: 'postgres:16',
           command: ['pg_dumpall', '-f', '/backup/all of it.sql'],
@@ -215,13 +219,8 @@ describe('job problems', () => {
     ],
     [
       'unknown YAML key',
-      "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: a\n  schedule: \"@daily\"\n  command: x\n  image: y\n  onstart: true'",
-      ['env.local:6: job "a": unknown key "onstart"; a job has name, comment, schedule, command, image, dockerargs, timeout, enabled'],
-    ],
-    [
-      'YAML job without a name',
-      "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- schedule: \"@daily\"\n  command: x\n  image: y'",
-      ['env.local:2: job #1: name is required'],
+      "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: a\n  schedule: \"@daily\"\n  command: x\n  image: y\n  ports: 80'",
+      ['env.local:6: job "a": unknown key "ports"; a job has name, comment, schedule, command, image, container, project, dockerargs, trigger, onstart, timeout, enabled'],
     ],
     [
       'YAML values of the wrong type',
@@ -233,12 +232,9 @@ describe('job problems', () => {
       ],
     ],
     [
-      'missing image and command (YAML)',
+      'missing command (YAML; without an image, it runs in the scheduler)',
       "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: a\n  schedule: \"@daily\"'",
-      [
-        'env.local:2: job "a": image is required (the Docker image to run, e.g. busybox:latest)',
-        'env.local:2: job "a": command is required (what to run in the container)',
-      ],
+      ['env.local:2: job "a": command is required (what to run in the container)'],
     ],
     [
       'missing schedule (YAML)',
@@ -399,7 +395,7 @@ describe('job problems', () => {
     ]);
   });
 
-  it('collects the problems of every job at once, and loads none of them', () => {
+  it('collects the problems of every job at once, and refuses each bad job alone', () => {
     const result = load(
       [
         "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='",
@@ -416,12 +412,13 @@ describe('job problems', () => {
         'AUTODEPLOY_JOB_BAD2_COMMAND=x',
       ].join('\n'),
     );
-    expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.issues.map((i) => [i.job, i.line])).toEqual([
+    if (!result.ok) throw new Error('the settings are valid: the configuration loads');
+    expect(result.config.refused.flatMap((r) => r.issues.map((i) => [i.job, i.line]))).toEqual([
       ['bad1', 7],
       ['bad2', 11],
     ]);
-    expect(result).not.toHaveProperty('config');
+    expect(result.config.refused.map((r) => r.name)).toEqual(['bad1', 'bad2']);
+    expect(result.config.jobs.map((j) => j.name)).toEqual(['good']);
   });
 
   it('warns about -e NAME when NAME is not set, and passes it when it is', () => {

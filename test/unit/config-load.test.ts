@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runsInContainer } from '../../src/core/job.js';
 import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
 import { KNOWN_SETTINGS } from '../../src/config/names.js';
@@ -73,6 +74,7 @@ describe('loadConfig: precedence', () => {
       logMaxSize: '10m',
       logKeep: 4,
       stateDir: '/home/op/logs/../state',
+      jobsDir: '/scheduler-job-configs',
       ...DEPLOY_DEFAULTS,
     });
     expect(c.env['HOME']).toBe('/home/op');
@@ -87,7 +89,7 @@ describe('loadConfig: precedence', () => {
 
   it('falls back to built-in defaults for settings that are unset or empty', () => {
     const c = valid(load('', 'AUTODEPLOY_LOG_DIR=\nAUTODEPLOY_JOB_TIMEOUT='));
-    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy', ...DEPLOY_DEFAULTS });
+    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy', jobsDir: '/scheduler-job-configs', ...DEPLOY_DEFAULTS });
   });
 
   it('reads every setting', () => {
@@ -131,6 +133,7 @@ describe('loadConfig: precedence', () => {
       logMaxSize: '500k',
       logKeep: 3,
       stateDir: '/state',
+      jobsDir: '/scheduler-job-configs',
       defaultJobTimeoutMs: 5_400_000,
       image: 'registry.example/autodeploy-scheduler:1.2.0',
       extraRepos: ['/opt/config-repo', '/opt/other'],
@@ -305,6 +308,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       logMaxSize: '10m',
       logKeep: 10,
       stateDir: '/var/lib/autodeploy',
+      jobsDir: '/scheduler-job-configs',
       ...DEPLOY_DEFAULTS,
       platformFrequency: '7 5 * * *',
       notebookFrequency: '@hourly',
@@ -347,6 +351,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       logMaxSize: '50m',
       logKeep: 30,
       stateDir: '/var/lib/autodeploy',
+      jobsDir: '/scheduler-job-configs',
       defaultJobTimeoutMs: 7_200_000,
       codeOwnership: '1000:1000',
       compose: 'docker compose',
@@ -379,7 +384,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       notebookTargetDir: '/data/jupyterhub_user_data/tutorial-notebooks',
       notebookOwner: '0:0',
     });
-    expect(c.jobs.map((j) => [j.name, j.schedule?.text, j.container.image])).toEqual([
+    expect(c.jobs.map((j) => [j.name, j.schedule?.text, runsInContainer(j) ? j.container.image : undefined])).toEqual([
       ['autodeploy', '*/30 * * * *', 'autodeploy-scheduler:latest'],
       ['notebookdeploy', '@daily', 'autodeploy-scheduler:latest'],
       ['clean_logs', '@daily', 'busybox:latest'],
