@@ -166,14 +166,19 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     }, remaining);
   }
 
+  // The daemon passes every run the one signal it aborts at shutdown: the listener must go with
+  // the run, or one is left on that signal per run for as long as the scheduler lives.
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => {
-    if (options.signal?.aborted) resolve('aborted');
-    options.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    if (options.signal?.aborted) return resolve('aborted');
+    onAbort = () => resolve('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   let exit: number | 'aborted';
   try {
     exit = await Promise.race([deps.containers.wait(f.id), aborted]);
   } finally {
+    if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
     clearTimeout(timer);
     // The output stream ends when the container does; every line must be written before the container goes.
     await pump;

@@ -2,7 +2,7 @@
 // timeout, re-attach) in milliseconds. The real engine is exercised by
 // test/integration/scheduler.test.ts; the fake below only has to be honest about what the runner
 // relies on, as src/docker/job-containers.ts does it.
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter, getEventListeners, once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -413,6 +413,18 @@ describe('runJob', () => {
     expect(logs.output('going', r.run)).toEqual(['before the stop']);
     // The history keeps the run as running: the next scheduler re-attaches and records its end.
     expect(await history.runs('going')).toMatchObject([{ run: r.run, outcome: 'running' }]);
+  });
+  it('lets go of the scheduler\'s abort signal once a run has ended', async () => {
+    // The daemon hands every run the one signal it aborts at shutdown: a listener left on it
+    // per run would pile up for as long as the scheduler lives.
+    const stopping = new AbortController();
+    for (const [name, code] of [['a', 0], ['b', 1], ['c', 0]] as const) {
+      const report = runJob(containerJob(name), deps, { origin: 'schedule', signal: stopping.signal });
+      await following();
+      engine.exit(name, code);
+      expect(await report).toMatchObject({ exitCode: code });
+    }
+    expect(getEventListeners(stopping.signal, 'abort')).toHaveLength(0);
   });
 });
 
