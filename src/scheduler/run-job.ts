@@ -6,6 +6,7 @@ import type { RunHistory } from '../state/run-history.js';
 import { logOutputLine } from '../logging/log-files.js';
 import type { Job } from '../core/job.js';
 import { newRunId } from '../core/short-id.js';
+import { setAlarm } from './alarm.js';
 
 /** What a run ended as, for the caller to log, print or turn into an exit code. */
 export interface RunReport {
@@ -155,15 +156,14 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
 
   let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimeout: (() => void) | undefined;
   if (f.timeoutMs !== undefined) {
-    const remaining = Math.max(0, f.startedAt.getTime() + f.timeoutMs - now().getTime());
-    timer = setTimeout(() => {
+    cancelTimeout = setAlarm(f.startedAt.getTime() + f.timeoutMs, now, () => {
       timedOut = true;
       const grace = options.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
       log.warn({ timeoutMs: f.timeoutMs, graceSeconds: grace }, 'run timed out: stopping its container (SIGTERM, then SIGKILL)');
       deps.containers.stop(f.id, grace).catch((error: unknown) => log.error({ err: error }, 'could not stop timed-out container'));
-    }, remaining);
+    });
   }
 
   // The daemon passes every run the one signal it aborts at shutdown: the listener must go with
@@ -179,7 +179,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     exit = await Promise.race([deps.containers.wait(f.id), aborted]);
   } finally {
     if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
-    clearTimeout(timer);
+    cancelTimeout?.();
     // The output stream ends when the container does; every line must be written before the container goes.
     await pump;
   }

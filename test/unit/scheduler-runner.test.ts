@@ -398,6 +398,21 @@ describe('runJob', () => {
     expect(engine.stops).toEqual([]);
   });
 
+  it('holds a timeout longer than a Node timer can', async () => {
+    // 30 days is more than 2^31-1 ms (24.8 days), which Node's setTimeout takes for 1 ms.
+    const thirtyDays = 30 * 24 * 3_600_000;
+    const report = runJob(containerJob('monthly', { timeoutMs: thirtyDays }), deps, { origin: 'schedule', stopGraceSeconds: 1 });
+    const c = await following();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(engine.stops).toEqual([]);
+    await vi.advanceTimersByTimeAsync(thirtyDays - 1001);
+    expect(engine.stops).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(engine.stops).toEqual([{ id: c.id, graceSeconds: 1, at: at(thirtyDays) }]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(await report).toMatchObject({ outcome: 'timed-out', exitCode: 137, durationMs: thirtyDays + 1000 });
+  });
+
   it('stops following a run when the scheduler stops, and leaves its container running', async () => {
     const stopping = new AbortController();
     const report = runJob(containerJob('going'), deps, { origin: 'schedule', signal: stopping.signal });

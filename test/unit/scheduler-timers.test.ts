@@ -145,6 +145,32 @@ describe('JobTimers', () => {
     expect(timers.nextRun('tick')?.toISOString()).toBe(at(25 * MINUTE));
   });
 
+  it('waits the whole of an @every interval longer than a Node timer can hold', async () => {
+    // 600 hours is more than 2^31-1 ms (24.8 days), which Node's setTimeout takes for 1 ms.
+    timers.apply([job('rare', '@every 600h')]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(600 * HOUR - 11);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual([{ job: 'rare', due: at(600 * HOUR), at: at(600 * HOUR) }]);
+    expect(timers.nextRun('rare')?.toISOString()).toBe(at(1200 * HOUR));
+  });
+
+  it('fires a slot once, at its time, when its timer goes off early by the wall clock', async () => {
+    timers.apply([job('tick', '@every 5m')]);
+    await vi.advanceTimersByTimeAsync(MINUTE);
+    // The wall clock is stepped back a minute; Node's timers follow a monotonic clock and still
+    // go off four minutes later, when the wall clock reads one minute before the slot.
+    vi.setSystemTime(T0);
+    await vi.advanceTimersByTimeAsync(4 * MINUTE);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(MINUTE);
+    expect(calls).toEqual([{ job: 'tick', due: at(5 * MINUTE), at: at(5 * MINUTE) }]);
+    await vi.advanceTimersByTimeAsync(5 * MINUTE - 1);
+    expect(calls).toHaveLength(1);
+  });
+
   it('stops every timer', async () => {
     timers.apply([job('tick', '@every 1s'), job('cron', '* * * * *')]);
     timers.stop();
