@@ -6,6 +6,7 @@ import type { RunHistory } from '../state/run-history.js';
 import { logOutputLine } from '../logging/log-files.js';
 import { describeStep, runsInContainer, type ContainerRunJob, type ContainerSpec, type ExecJob, type ExecSpec, type Job, type LocalJob, type RunStep } from '../core/job.js';
 import { newRunId } from '../core/short-id.js';
+import { setAlarm } from './alarm.js';
 
 /** What a run ended as, for the caller to log, print or turn into an exit code. */
 export interface RunReport {
@@ -318,26 +319,30 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
 
   let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimeout: (() => void) | undefined;
   if (f.timeoutMs !== undefined) {
-    const remaining = Math.max(0, f.startedAt.getTime() + f.timeoutMs - now().getTime());
-    timer = setTimeout(() => {
+    cancelTimeout = setAlarm(f.startedAt.getTime() + f.timeoutMs, now, () => {
       timedOut = true;
       const grace = options.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
       log.warn({ timeoutMs: f.timeoutMs, graceSeconds: grace }, 'run timed out: stopping its container (SIGTERM, then SIGKILL)');
       deps.containers.stop(f.id, grace).catch((error: unknown) => log.error({ err: error }, 'could not stop timed-out container'));
-    }, remaining);
+    });
   }
 
+  // The daemon passes every run the one signal it aborts at shutdown: the listener must go with
+  // the run, or one is left on that signal per run for as long as the scheduler lives.
+  let onAbort: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => {
-    if (options.signal?.aborted) resolve('aborted');
-    options.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    if (options.signal?.aborted) return resolve('aborted');
+    onAbort = () => resolve('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
   let exit: number | 'aborted';
   try {
     exit = await Promise.race([deps.containers.wait(f.id), aborted]);
   } finally {
-    clearTimeout(timer);
+    if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
+    cancelTimeout?.();
     // The output stream ends when the container does; every line must be written before the container goes.
     await pump;
   }

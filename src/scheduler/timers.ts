@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Job, Schedule } from '../core/job.js';
+import { setAlarm } from './alarm.js';
 
 export interface TimerOptions {
   /** Called at each due moment with the job's name; the caller looks up the job's current definition. */
@@ -96,10 +97,10 @@ export class JobTimers {
    */
   private armEvery(name: string, intervalMs: number, schedule: Schedule): Armed {
     const anchor = this.now().getTime();
-    let timer: NodeJS.Timeout | undefined;
+    let cancelAlarm: () => void = () => undefined;
     let due = anchor + intervalMs;
     const wait = (): void => {
-      timer = setTimeout(fire, Math.max(0, due - this.now().getTime()));
+      cancelAlarm = setAlarm(due, this.now, fire);
     };
     const fire = (): void => {
       const dueAt = new Date(due);
@@ -113,7 +114,7 @@ export class JobTimers {
     wait();
     return {
       key: scheduleKey(schedule),
-      cancel: () => clearTimeout(timer),
+      cancel: () => cancelAlarm(),
       next: () => new Date(due),
     };
   }
