@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Job } from '../../src/core/job.js';
+import type { ContainerJob, ContainerSpec } from '../../src/core/job.js';
 import type { JobContainers } from '../../src/core/ports.js';
 import type { OutputLine, OutputStream, RunContainer, RunMeta } from '../../src/core/run.js';
 import { ContainerNameInUse } from '../../src/docker/errors.js';
@@ -47,7 +47,7 @@ class FakeContainers extends EventEmitter<EngineEvents> implements JobContainers
   private readonly containers = new Map<string, FakeContainer>();
   private lastId = 0;
 
-  async create(spec: Job['container'], meta: RunMeta): Promise<string> {
+  async create(spec: ContainerSpec, meta: RunMeta): Promise<string> {
     const holder = this.find(spec.containerName);
     if (holder !== undefined) {
       // What dockerode rejects with, which the real adapter turns into ContainerNameInUse.
@@ -214,7 +214,7 @@ class MemoryLogs implements JobLogs {
   }
 }
 
-function containerJob(name: string, options: { timeoutMs?: number; containerName?: string } = {}): Job {
+function containerJob(name: string, options: { timeoutMs?: number; containerName?: string } = {}): ContainerJob {
   return {
     kind: 'container',
     name,
@@ -223,6 +223,8 @@ function containerJob(name: string, options: { timeoutMs?: number; containerName
     enabled: true,
     timeoutMs: options.timeoutMs,
     source: { file: 'env.local', line: undefined },
+    triggers: [],
+    onstart: false,
     container: {
       image: 'busybox',
       command: ['sh', '-c', 'true'],
@@ -445,7 +447,7 @@ describe('runJob', () => {
 
 describe('resumeRun', () => {
   /** A run an earlier scheduler started at T0, logged `logged` lines of, recorded as running, and left. */
-  async function leftRunning(job: Job, lines: readonly string[], logged: number): Promise<RunContainer> {
+  async function leftRunning(job: ContainerJob, lines: readonly string[], logged: number): Promise<RunContainer> {
     const id = await engine.create(job.container, { job: job.name, run: 'earlier', origin: 'schedule', instance: 'test' });
     await engine.start(id);
     for (const text of lines) engine.print(job.container.containerName, text);

@@ -16,6 +16,8 @@ function job(name: string, schedule: string, options: { timezone?: string; enabl
     enabled: (options.enabled ?? true) && parsed.schedule !== null,
     timeoutMs: undefined,
     source: { file: 'env.local', line: undefined },
+    triggers: [],
+    onstart: false,
     container: {
       image: 'busybox',
       command: [],
