@@ -63,6 +63,12 @@ export async function readJobFiles(dir: string): Promise<{ files: JobFileText[];
   return { files, issues };
 }
 
+/** The job files of a directory as one text, names and contents: what a watch compares. */
+export async function jobFilesSignature(dir: string): Promise<string> {
+  const { files, issues } = await readJobFiles(dir);
+  return JSON.stringify([files, issues.map((i) => i.message)]);
+}
+
 async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
   try {
     return { text: await readFile(path, 'utf8') };

@@ -67,3 +67,48 @@ export async function watchFileContent(
     },
   };
 }
+
+/**
+ * Calls `onChange` when the job files of a directory change: one added, removed or edited.
+ * The directory's job files are read as one text (names and contents), compared as
+ * watchFileContent compares a file. birdhouse bind-mounts each job file on its own, and an
+ * edit on the host of a bind-mounted file raises no event inside the container: the poll
+ * is what sees it there.
+ */
+export async function watchDirectoryContent(
+  dir: string,
+  read: (dir: string) => Promise<string | undefined>,
+  onChange: () => void,
+): Promise<FileWatch> {
+  let last = await read(dir).catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const check = async (): Promise<void> => {
+    const now = await read(dir).catch(() => undefined);
+    if (closed || now === last) return;
+    last = now;
+    onChange();
+  };
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void check(), DEBOUNCE_MS);
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, () => schedule());
+    watcher.on('error', () => undefined);
+  } catch {
+    // A directory that does not exist yet is found by the poll once it does.
+    watcher = undefined;
+  }
+  const poll = setInterval(schedule, POLL_MS);
+  poll.unref();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher?.close();
+    },
+  };
+}

@@ -2,12 +2,12 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { schedulerContext, type SchedulerContext } from '../config/builtin-job.js';
-import type { Config } from '../config/load.js';
-import { formatIssue, type ConfigIssue } from '../core/issues.js';
-import { readConfig } from '../config/read.js';
+import type { Config, RefusedJob } from '../config/load.js';
+import { formatIssue, place, type ConfigIssue } from '../core/issues.js';
+import { jobFilesSignature, readConfig } from '../config/read.js';
 import type { BuiltinJobKind } from '../config/builtin-job.js';
 import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js';
-import type { JobContainers } from '../core/ports.js';
+import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
 import { schedulerInstance } from './instance.js';
 import type { Job } from '../core/job.js';
 import { resumeRun, runJob, type RunReport } from './run-job.js';
@@ -15,13 +15,17 @@ import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
 import { writeHeartbeat } from '../state/heartbeat.js';
-import { watchFileContent, type FileWatch } from '../config/watch-file.js';
+import { watchDirectoryContent, watchFileContent, type FileWatch } from '../config/watch-file.js';
 
 export interface DaemonOptions {
   readonly envFile: string;
   readonly defaultsFile: string;
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   readonly containers: JobContainers;
+  /** runs commands in running containers (jobs with `container`) */
+  readonly execs?: ContainerExecs;
+  /** runs commands in the scheduler itself (jobs with neither `image` nor `container`) */
+  readonly local?: LocalCommands;
   /** the built-in job kinds (autodeploy, notebookdeploy), handed over by the CLI that wires them */
   readonly builtins: readonly BuiltinJobKind[];
   /** this scheduler's version, for its log and heartbeat */
@@ -51,6 +55,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private readonly inFlight = new Map<string, Promise<RunReport>>();
   private readonly abort = new AbortController();
   private watch: FileWatch | undefined;
+  private jobFilesWatch: { readonly dir: string; readonly watch: FileWatch } | undefined;
+  private jobFilesFollowing: Promise<void> = Promise.resolve();
   private booted = false;
   private context: SchedulerContext = {};
   private instance = '';
@@ -92,6 +98,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   async stop(): Promise<void> {
     this.timers.stop();
     this.watch?.close();
+    await this.jobFilesFollowing;
+    this.jobFilesWatch?.watch.close();
     clearInterval(this.heartbeat);
     this.abort.abort();
     await Promise.allSettled(this.inFlight.values());
@@ -133,6 +141,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
 
     await this.reattach();
+    // docker-crontab's `onstart`: once when the scheduler starts, not on every reload.
+    for (const job of this.jobs) if (job.onstart && job.enabled) void this.launch(job, 'onstart');
 
     this.booted = true;
     if (this.reloadWhenBooted) void this.reload();
@@ -151,9 +161,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     });
   }
 
-  private adopt(config: Config): TimerChanges {
+  private adopt(loaded: Config): TimerChanges {
+    const config = this.keepLastGood(loaded);
     this.config = config;
     this.problems = [];
+    void this.followJobFiles(config.settings.jobsDir);
     this.logs.setSecrets(config.secrets);
     for (const warning of config.warnings) this.log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
     const changes = this.timers.apply(config.jobs);
@@ -168,7 +180,43 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return changes;
   }
 
-  /** env.local changed: adopt the new table if it is valid, else keep the last valid one and say why. */
+  /**
+   * A refused job keeps its last good definition, and a job file that could not be read keeps
+   * the jobs it held: an edit that breaks one job stops nothing that ran before it.
+   */
+  private keepLastGood(config: Config): Config {
+    for (const refused of config.refused) this.reportRefused(refused);
+    const previous = this.config?.jobs ?? [];
+    const present = new Set(config.jobs.map((job) => job.name));
+    const kept = previous.filter((job) => {
+      if (present.has(job.name)) return false;
+      return config.refused.some((r) => (r.name === undefined ? r.source.file === job.source.file : r.name === job.name));
+    });
+    for (const job of kept) this.log.warn({ job: job.name }, `job ${job.name} keeps its last good definition (${place(job.source)}) until its problems are fixed`);
+    return kept.length === 0 ? config : { ...config, jobs: [...config.jobs, ...kept] };
+  }
+
+  private reportRefused(refused: RefusedJob): void {
+    const what = refused.name === undefined ? `the job list ${place(refused.source)} cannot be read` : `job ${refused.name} is refused`;
+    for (const issue of refused.issues) this.log.error({ file: issue.file, line: issue.line, job: refused.name }, formatIssue(issue));
+    this.log.error({ job: refused.name, problems: refused.issues.length }, `${what}; every other job runs`);
+  }
+
+  /** The job files' directory is a setting: follow the one the configuration names (one change at a time). */
+  private followJobFiles(dir: string): Promise<void> {
+    this.jobFilesFollowing = this.jobFilesFollowing.then(async () => {
+      if (this.jobFilesWatch?.dir === dir) return;
+      this.jobFilesWatch?.watch.close();
+      const watch = await watchDirectoryContent(dir, jobFilesSignature, () => {
+        if (this.booted) void this.reload();
+        else this.reloadWhenBooted = true;
+      });
+      this.jobFilesWatch = { dir, watch };
+    });
+    return this.jobFilesFollowing;
+  }
+
+  /** env.local or a job file changed: adopt the new table if it is valid, else keep the last valid one and say why. */
   private async reload(): Promise<void> {
     const result = await this.load();
     if (!result.ok) {
@@ -213,7 +261,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     void this.launch(job);
   }
 
-  private launch(job: Job): Promise<RunReport> {
+  private launch(job: Job, origin: 'schedule' | 'onstart' = 'schedule'): Promise<RunReport> {
     const current = this.inFlight.get(job.name);
     if (current !== undefined) {
       // Same mutex as the container name, checked here first so that no engine round-trip is spent.
@@ -221,6 +269,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.warn({ job: job.name }, 'run skipped: the previous run is still running');
       return current;
     }
+    if (origin === 'onstart') this.logs.job(job.name).info({ onstart: true }, 'run on start (onstart: true)');
     const report = runJob(job, this.deps(), { origin: 'schedule', signal: this.abort.signal, stopGraceSeconds: this.options.stopGraceSeconds });
     return this.track(job.name, report);
   }
@@ -250,6 +299,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private deps() {
     return {
       containers: this.options.containers,
+      execs: this.options.execs,
+      local: this.options.local,
       logs: this.logs,
       history: this.history,
       now: () => this.now(),
