@@ -2,11 +2,10 @@
 // platform's own scripts do) and the variables they leave behind are read back.
 // This runs the files' commands, inside the scheduler's container.
 
-import { spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { quote } from 'shell-quote';
 import type { ConfigIssue } from '../core/issues.js';
-import { signalGroup } from '../process/group.js';
+import { ProcessError, runProcess, type ProcessResult } from '../process/run.js';
 
 export interface ShellEvalOptions {
   /** default.env first, then env.local */
@@ -69,7 +68,7 @@ function parseDump(text: string): Record<string, string> | undefined {
  * The environment is dumped before and after by this same Node binary, so
  * whatever the shell adds on its own (PWD, SHLVL) does not count as set.
  */
-export function evaluateWithShell(options: ShellEvalOptions): Promise<ShellEvalResult> {
+export async function evaluateWithShell(options: ShellEvalOptions): Promise<ShellEvalResult> {
   const files = options.files.map((f) => resolve(f));
   const last = files.at(-1) ?? '';
   const node = quote([process.execPath]);
@@ -87,64 +86,46 @@ export function evaluateWithShell(options: ShellEvalOptions): Promise<ShellEvalR
   for (const [k, v] of Object.entries(options.baseEnv)) if (v !== undefined) env[k] = v;
   const shell = options.shell ?? '/bin/sh';
   const timeoutMs = options.timeoutMs ?? SHELL_EVAL_TIMEOUT_MS;
+  const fail = (message: string, issues: readonly ConfigIssue[] = []): ShellEvalResult => ({ variables: {}, issues: [...issues, { file: last, line: undefined, message }] });
 
-  return new Promise((done) => {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    let timedOut = false;
-    let settled = false;
-    const finish = (result: ShellEvalResult): void => {
-      if (settled) return;
-      settled = true;
-      done(result);
-    };
-    const fail = (message: string, issues: readonly ConfigIssue[] = []): void =>
-      finish({ variables: {}, issues: [...issues, { file: last, line: undefined, message }] });
+  let result: ProcessResult;
+  try {
+    result = await runProcess({
+      argv: [shell, '-c', script, 'sh'],
+      env,
+      cwd: dirname(last),
+      timeoutMs,
+      // A timeout also stops what the files started.
+      stopGroup: true,
+      graceMs: 0,
+      failures: 'return',
+    });
+  } catch (error) {
+    if (!(error instanceof ProcessError)) throw error;
+    const cause = error.cause as NodeJS.ErrnoException | undefined;
+    return fail(
+      cause?.code === 'ENOENT'
+        ? `${shell} is not available to evaluate the env files; unset AUTODEPLOY_ENV_EVAL`
+        : `${shell} could not be started to evaluate the env files (${cause?.message ?? error.message})`,
+    );
+  }
 
-    // Its own process group, so that a timeout also stops what the files started.
-    const child = spawn(shell, ['-c', script, 'sh'], { env, cwd: dirname(last), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      signalGroup(child, 'SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      fail(
-        error.code === 'ENOENT'
-          ? `${shell} is not available to evaluate the env files; unset AUTODEPLOY_ENV_EVAL`
-          : `${shell} could not be started to evaluate the env files (${error.message})`,
-      );
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const fromStderr = stderrIssues(Buffer.concat(stderr).toString('utf8'), files);
-      if (timedOut) {
-        fail(`${shell} did not finish evaluating the env files within ${timeoutMs / 1000}s; remove slow or interactive commands`);
-        return;
-      }
-      if (code !== 0) {
-        if (fromStderr.issues.length > 0 && fromStderr.other.length === 0) {
-          finish({ variables: {}, issues: fromStderr.issues });
-          return;
-        }
-        const detail = fromStderr.other.length > 0 ? `: ${fromStderr.other.join(' / ')}` : '';
-        const status = code === null ? `signal ${String(signal)}` : `exit code ${code}`;
-        fail(`${shell} failed while evaluating the env files (${status})${detail}`, fromStderr.issues);
-        return;
-      }
-      const out = Buffer.concat(stdout).toString('utf8');
-      const cut = out.indexOf(`\n${BOUNDARY}\n`);
-      const before = cut < 0 ? undefined : parseDump(out.slice(0, cut));
-      const after = cut < 0 ? undefined : parseDump(out.slice(cut + BOUNDARY.length + 2));
-      if (before === undefined || after === undefined) {
-        fail(`${shell} evaluated the env files but their variables could not be read back (does a file call exit?)`, fromStderr.issues);
-        return;
-      }
-      const variables: Record<string, string> = {};
-      for (const [k, v] of Object.entries(after)) if (before[k] !== v) variables[k] = v;
-      finish({ variables, issues: fromStderr.issues });
-    });
-  });
+  const fromStderr = stderrIssues(result.stderr, files);
+  if (result.timedOut) return fail(`${shell} did not finish evaluating the env files within ${timeoutMs / 1000}s; remove slow or interactive commands`);
+  if (result.exitCode !== 0) {
+    if (fromStderr.issues.length > 0 && fromStderr.other.length === 0) return { variables: {}, issues: fromStderr.issues };
+    const detail = fromStderr.other.length > 0 ? `: ${fromStderr.other.join(' / ')}` : '';
+    const status = result.exitCode === null ? `signal ${String(result.signal)}` : `exit code ${result.exitCode}`;
+    return fail(`${shell} failed while evaluating the env files (${status})${detail}`, fromStderr.issues);
+  }
+  const out = result.stdout;
+  const cut = out.indexOf(`\n${BOUNDARY}\n`);
+  const before = cut < 0 ? undefined : parseDump(out.slice(0, cut));
+  const after = cut < 0 ? undefined : parseDump(out.slice(cut + BOUNDARY.length + 2));
+  if (before === undefined || after === undefined) {
+    return fail(`${shell} evaluated the env files but their variables could not be read back (does a file call exit?)`, fromStderr.issues);
+  }
+  const variables: Record<string, string> = {};
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v) variables[k] = v;
+  return { variables, issues: fromStderr.issues };
 }

@@ -2,14 +2,13 @@
 // v1 (`docker-compose`), v2 (`docker compose`) or a platform wrapper such as
 // birdhouse-deploy's pavics-compose.sh are all just an argv prefix here.
 
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { splitWords } from '../core/shell-words.js';
 import type { ComposeContainers } from '../core/ports.js';
 import { parseComposeConfig } from '../core/compose-services.js';
-import { signalGroup } from '../process/group.js';
+import { ProcessError, runProcess, type ProcessErrorInit } from '../process/run.js';
 
 export type ComposeCommandSource = 'setting' | 'pavics-compose.sh' | 'birdhouse-compose.sh' | 'docker compose' | 'docker-compose';
 
@@ -76,12 +75,14 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-function dockerComposeV2Works(env: NodeJS.ProcessEnv): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn('docker', ['compose', 'version'], { env, stdio: 'ignore', timeout: 15_000 });
-    child.once('error', () => resolve(false));
-    child.once('close', (code) => resolve(code === 0));
-  });
+async function dockerComposeV2Works(env: NodeJS.ProcessEnv): Promise<boolean> {
+  try {
+    await runProcess({ argv: ['docker', 'compose', 'version'], env, timeoutMs: 15_000, maxOutputBytes: 64 * 1024 });
+    return true;
+  } catch {
+    // Not there, not v2, or hung: the next candidate is tried.
+    return false;
+  }
 }
 
 export interface ComposeRunOptions {
@@ -103,148 +104,38 @@ export interface ComposeResult {
 }
 
 /** A compose command that could not start, failed, or ran out of time. */
-export class ComposeError extends Error {
-  /** the whole argv that was run */
-  readonly command: readonly string[];
-  readonly cwd: string;
-  /** undefined when the command did not start or was killed by a signal */
-  readonly exitCode: number | undefined;
-  readonly signal: string | undefined;
-  readonly timedOut: boolean;
-  /** the last lines compose wrote to stderr */
-  readonly stderrTail: string;
-  constructor(init: {
-    command: readonly string[];
-    cwd: string;
-    exitCode: number | undefined;
-    signal: string | undefined;
-    timedOut: boolean;
-    timeoutMs?: number | undefined;
-    stderrTail: string;
-    cause?: unknown;
-  }) {
-    const shown = init.command.join(' ');
-    const tail = init.stderrTail === '' ? '' : `: ${init.stderrTail.split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ')}`;
-    let what: string;
-    if (init.timedOut) what = `did not finish within ${seconds(init.timeoutMs ?? 0)} and was stopped`;
-    else if (init.cause !== undefined) what = `could not be run (${(init.cause as Error).message ?? String(init.cause)})`;
-    else if (init.signal !== undefined) what = `was killed by ${init.signal}`;
-    else what = `exited with code ${init.exitCode}`;
-    super(`compose command "${shown}" in ${init.cwd} ${what}${tail}`, init.cause === undefined ? undefined : { cause: init.cause });
+export class ComposeError extends ProcessError {
+  constructor(init: Omit<ProcessErrorInit, 'label'>) {
+    super({ ...init, label: 'compose command' });
     this.name = 'ComposeError';
-    this.command = init.command;
-    this.cwd = init.cwd;
-    this.exitCode = init.exitCode;
-    this.signal = init.signal;
-    this.timedOut = init.timedOut;
-    this.stderrTail = init.stderrTail;
+  }
+
+  /** The runner's error, told as compose's: same data, same cause. */
+  static from(error: ProcessError): ComposeError {
+    return new ComposeError(ProcessError.dataOf(error));
   }
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
-}
-
-const STDERR_TAIL_LINES = 20;
 const KILL_GRACE_MS = 10_000;
 
 /** Runs `<cmd> <args>`; resolves on exit code 0, throws ComposeError otherwise. */
-export function composeRun(cmd: ComposeCommand, args: readonly string[], options: ComposeRunOptions): Promise<ComposeResult> {
-  const [program, ...prefix] = cmd.argv;
-  const command = [...cmd.argv, ...args];
-  if (program === undefined) return Promise.reject(new ComposeSettingError('', 'is empty'));
-  const startedAt = Date.now();
-  return new Promise((resolve, reject) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      // Own process group: a wrapper script's compose child is stopped with it on a timeout.
-      child = spawn(program, [...prefix, ...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    } catch (error) {
-      reject(new ComposeError({ command, cwd: options.cwd, exitCode: undefined, signal: undefined, timedOut: false, stderrTail: '', cause: error }));
-      return;
-    }
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    const splitStdout = lineSplitter((line) => options.onLine?.(line, 'stdout'));
-    const splitStderr = lineSplitter((line) => options.onLine?.(line, 'stderr'));
-    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-      stdout.push(text);
-      splitStdout.push(text);
+export async function composeRun(cmd: ComposeCommand, args: readonly string[], options: ComposeRunOptions): Promise<ComposeResult> {
+  if (cmd.argv.length === 0) throw new ComposeSettingError('', 'is empty');
+  try {
+    const result = await runProcess({
+      argv: [...cmd.argv, ...args],
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      timeoutMs: options.timeoutMs,
+      onLine: options.onLine,
+      // A wrapper script's compose child is stopped with it on a timeout.
+      stopGroup: true,
+      graceMs: KILL_GRACE_MS,
     });
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-      stderr.push(text);
-      splitStderr.push(text);
-    });
-
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    // Only while compose runs: once it has exited, its group is left alone.
-    const signal = (name: NodeJS.Signals): void => {
-      if (child.exitCode === null && child.signalCode === null) signalGroup(child, name);
-    };
-    const stop = (): void => {
-      signal('SIGTERM');
-      killTimer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            stop();
-          }, options.timeoutMs);
-
-    let startError: unknown;
-    let settled = false;
-    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      if (killTimer !== undefined) clearTimeout(killTimer);
-      splitStdout.end();
-      splitStderr.end();
-      const errText = stderr.join('');
-      if (startError === undefined && code === 0 && !timedOut) {
-        resolve({ exitCode: 0, stdout: stdout.join(''), stderr: errText, durationMs: Date.now() - startedAt });
-        return;
-      }
-      reject(
-        new ComposeError({
-          command,
-          cwd: options.cwd,
-          exitCode: code ?? undefined,
-          signal: signal ?? undefined,
-          timedOut,
-          timeoutMs: options.timeoutMs,
-          stderrTail: errText.split('\n').slice(-STDERR_TAIL_LINES - 1).join('\n').trim(),
-          ...(startError !== undefined ? { cause: startError } : {}),
-        }),
-      );
-    };
-    child.once('error', (error) => {
-      startError = error;
-      // Never started (no such program): there will be no exit to wait for.
-      if (child.pid === undefined) finish(null, null);
-    });
-    child.once('close', finish);
-  });
-}
-
-/** Splits streamed text into lines; a carriage return (progress redraw) ends a line too. */
-function lineSplitter(emit: (line: string) => void): { push(text: string): void; end(): void } {
-  let partial = '';
-  return {
-    push(text) {
-      const pieces = (partial + text).split(/\r\n|\n|\r/);
-      partial = pieces.pop() ?? '';
-      for (const piece of pieces) if (piece.trim() !== '') emit(piece);
-    },
-    end() {
-      if (partial.trim() !== '') emit(partial);
-      partial = '';
-    },
-  };
+    return { exitCode: 0, stdout: result.stdout, stderr: result.stderr, durationMs: result.durationMs };
+  } catch (error) {
+    throw error instanceof ProcessError ? ComposeError.from(error) : error;
+  }
 }
 
 /** `up -d --remove-orphans`: creates what is missing, recreates what changed. */

@@ -4,12 +4,11 @@
 // `git diff --name-status` between HEAD and upstream. Same contract as birdhouse-deploy's
 // triggerdeploy.sh.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gitClient } from './git-client.js';
-import { signalGroup } from '../process/group.js';
+import { ProcessError, runProcess } from '../process/run.js';
 
 export const CONDITIONAL_TRIGGER_PATH = 'autodeploy/conditional-trigger';
 export const DEFAULT_TRIGGER_TIMEOUT_MS = 60_000;
@@ -71,44 +70,27 @@ interface ScriptOutcome {
   readonly timedOut: boolean;
 }
 
-function runScript(command: string, args: readonly string[], options: { cwd: string; changedFilesText: string; timeoutMs: number }): Promise<ScriptOutcome> {
-  return new Promise<ScriptOutcome>((resolve) => {
-    // Its own process group, so that whatever the script started goes with it.
-    const child = spawn(command, args, {
+async function runScript(command: string, args: readonly string[], options: { cwd: string; changedFilesText: string; timeoutMs: number }): Promise<ScriptOutcome> {
+  try {
+    const result = await runProcess({
+      argv: [command, ...args],
       cwd: options.cwd,
       env: { ...process.env, GIT_CHANGED_FILES: options.changedFilesText },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      timeoutMs: options.timeoutMs,
+      // Its own process group, so that whatever the script started goes with it; a background
+      // process left by the script would keep the output open: it ends with the script.
+      stopGroup: true,
+      stopLeftovers: true,
+      graceMs: 0,
+      mergeStderr: true,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
+      // The exit code is the answer, and a script that hangs means "no".
+      failures: 'return',
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const collect = (chunk: Buffer): void => {
-      if (size >= MAX_OUTPUT_BYTES) return;
-      chunks.push(chunk.subarray(0, MAX_OUTPUT_BYTES - size));
-      size += chunk.length;
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-
-    let timedOut = false;
-    const killGroup = (): void => signalGroup(child, 'SIGKILL');
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    let exitCode: number | null = null;
-    // A background process left by the script would keep the pipes open: it ends with the script.
-    child.once('exit', (code) => {
-      exitCode = code;
-      killGroup();
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      resolve({ exitCode: null, output: `the conditional trigger could not be started: ${error.message}`, timedOut: false });
-    });
-    child.once('close', () => {
-      clearTimeout(timer);
-      resolve({ exitCode: timedOut ? null : exitCode, output: Buffer.concat(chunks).toString('utf8'), timedOut });
-    });
-  });
+    return { exitCode: result.timedOut ? null : result.exitCode, output: result.stdout, timedOut: result.timedOut };
+  } catch (error) {
+    if (!(error instanceof ProcessError)) throw error;
+    const reason = error.cause instanceof Error ? error.cause.message : error.message;
+    return { exitCode: null, output: `the conditional trigger could not be started: ${reason}`, timedOut: false };
+  }
 }

@@ -1,12 +1,10 @@
 // The first look at many checkouts at once: each remote's branches and each checkout's local
 // state, asked by one shell that Node starts once.
 
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sealedEnv } from './git-client.js';
-import { signalGroup } from '../process/group.js';
+import { runGitScript } from './git-client.js';
 
 export interface FirstLookRequest {
   readonly path: string;
@@ -45,6 +43,7 @@ export interface FirstLook {
  * states are read meanwhile, one checkout after another: each takes milliseconds, and in turn
  * they leave the CPU to the ssh handshakes. Each answer goes to its own file and ends with its
  * exit code, so that what finished is kept even when the shell is stopped after `timeoutMs`.
+ * The `git` it runs is the git client's (runGitScript): same environment, same configuration.
  */
 const SCRIPT = `
 set -u
@@ -55,7 +54,8 @@ for d in "$@"; do
   if [ -n "$s" ]; then
     (
       cd "$d" 2>/dev/null || exit 0
-      GIT_SSH_COMMAND=$s git -c safe.directory='*' ls-remote --heads >"$out/$i.remote" 2>"$out/$i.remote-err"
+      export GIT_SSH_COMMAND="$s"
+      git ls-remote --heads >"$out/$i.remote" 2>"$out/$i.remote-err"
       printf '\\0#exit %s\\0' "$?" >>"$out/$i.remote"
     ) &
   fi
@@ -66,10 +66,10 @@ i=0
 for d in "$@"; do
   (
     cd "$d" 2>/dev/null || exit 0
-    git -c safe.directory='*' -c core.quotePath=false --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z >"$out/$i.local" 2>"$out/$i.local-err"
+    git --no-optional-locks status --porcelain=v2 --branch --untracked-files=all -z >"$out/$i.local" 2>"$out/$i.local-err"
     s=$?
     printf '\\0#config\\0' >>"$out/$i.local"
-    git -c safe.directory='*' config -z --get-regexp '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$' >>"$out/$i.local" 2>/dev/null
+    git config -z --get-regexp '^(branch\\..*\\.(remote|merge)|remote\\..*\\.url)$' >>"$out/$i.local" 2>/dev/null
     printf '\\0#exit %s\\0' "$s" >>"$out/$i.local"
   )
   i=$((i+1))
@@ -90,28 +90,14 @@ export async function firstLook(requests: readonly FirstLookRequest[], timeoutMs
 }
 
 /** True when the shell, and everything it started, was stopped after `timeoutMs`. */
-function runShell(out: string, requests: readonly FirstLookRequest[], timeoutMs: number): Promise<boolean> {
+async function runShell(out: string, requests: readonly FirstLookRequest[], timeoutMs: number): Promise<boolean> {
   // The ssh commands go by environment (SSH_<i>), the paths as arguments: neither is ever shell text.
-  const env = sealedEnv(undefined);
+  const env: Record<string, string> = {};
   requests.forEach((r, i) => {
     if (r.sshCommand !== undefined) env[`SSH_${i}`] = r.sshCommand;
   });
-  return new Promise((resolve) => {
-    // Its own process group, so that a stop reaches every git and ssh under it.
-    const child = spawn('sh', ['-c', SCRIPT, 'sh', out, ...requests.map((r) => r.path)], { env, stdio: 'ignore', detached: true });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      signalGroup(child, 'SIGKILL');
-    }, timeoutMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve(timedOut);
-    };
-    // A shell that could not start leaves no files: every checkout is then asked alone.
-    child.once('error', done);
-    child.once('close', done);
-  });
+  const { timedOut } = await runGitScript({ script: SCRIPT, args: [out, ...requests.map((r) => r.path)], env, timeoutMs });
+  return timedOut;
 }
 
 async function collect(out: string, i: number, request: FirstLookRequest, timedOut: boolean): Promise<FirstLook> {

@@ -1,9 +1,14 @@
-// Every git command of the project goes through here, so that all of them run with the
-// same sealed environment, the same timeout and the same typed errors.
+// Every git command of the project is started from here, so that all of them run with the
+// same sealed environment and the same configuration: one command at a time through simple-git
+// (gitClient), with a timeout of silence and a GitError when it fails; or many at once in one
+// shell script (runGitScript), stopped whole after a timeout, whose commands report their own
+// exit codes.
 
+import { quote } from 'shell-quote';
 import { GitError as SimpleGitError, GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError } from './git-error.js';
 import { redactCredentials } from '../core/remote-url.js';
+import { runProcess } from '../process/run.js';
 
 /** How long a git command may stay silent before it is stopped. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
@@ -14,6 +19,13 @@ export interface GitClientOptions {
   /** stop a command after this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
   readonly timeoutMs?: number | undefined;
 }
+
+/**
+ * `-c` settings of every git command. safe.directory: the deploy runs as root over checkouts
+ * owned by the operator's user, which git refuses since 2.35.2 otherwise
+ * (https://git-scm.com/docs/git-config#Documentation/git-config.txt-safedirectory).
+ */
+const GIT_CONFIG = ['safe.directory=*', 'core.quotePath=false'] as const;
 
 /** git, run in one checkout. */
 export interface GitClient {
@@ -55,14 +67,13 @@ export function sealedEnv(sshCommand: string | undefined): Record<string, string
 /**
  * A git client for the checkout at `path`. The environment is built from scratch (no
  * askpass helper, no agent socket, no inherited GIT_* variable), and every command runs with
- * `safe.directory=*`: the deploy runs as root over checkouts owned by the operator's user,
- * which git refuses since 2.35.2 otherwise (https://git-scm.com/docs/git-config#Documentation/git-config.txt-safedirectory).
+ * GIT_CONFIG.
  */
 export function gitClient(path: string, options: GitClientOptions = {}): GitClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const simpleGitOptions: Partial<SimpleGitOptions> = {
     baseDir: path,
-    config: ['safe.directory=*', 'core.quotePath=false'],
+    config: [...GIT_CONFIG],
     timeout: { block: timeoutMs },
     allowEnvironment: ['GIT_TERMINAL_PROMPT', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
     unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined },
@@ -126,4 +137,44 @@ export async function commitOf(git: GitClient, rev: string): Promise<string | un
   });
   const commit = out.trim();
   return commit === '' ? undefined : commit;
+}
+
+export interface GitScriptOptions {
+  /** a POSIX sh script; the `git` it runs is given GIT_CONFIG */
+  readonly script: string;
+  /** the script's "$@": data, never shell text */
+  readonly args: readonly string[];
+  /** added to the sealed environment, e.g. one ssh command per checkout; they cannot replace its variables */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** the script and every git and ssh under it are killed after this long */
+  readonly timeoutMs: number;
+}
+
+export interface GitScriptOutcome {
+  /** the script's own exit code; null when it was killed */
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+}
+
+// A function, not an alias: aliases are not expanded in a non-interactive bash.
+const GIT_FUNCTION = `git() { command git ${GIT_CONFIG.map((setting) => `-c ${quote([setting])}`).join(' ')} "$@"; }`;
+
+/**
+ * Runs many git commands in one shell: starting a process blocks Node for milliseconds, a
+ * shell forks its children for almost nothing. What the commands print is the script's to
+ * keep (in files, each with its exit code), so that what finished survives a timeout. Throws
+ * a ProcessError when the shell cannot be started.
+ */
+export async function runGitScript(options: GitScriptOptions): Promise<GitScriptOutcome> {
+  const result = await runProcess({
+    argv: ['sh', '-c', `${GIT_FUNCTION}\n${options.script}`, 'sh', ...options.args],
+    env: { ...options.env, ...sealedEnv(undefined) },
+    timeoutMs: options.timeoutMs,
+    // Its own process group, so that a stop reaches every git and ssh under it.
+    stopGroup: true,
+    graceMs: 0,
+    maxOutputBytes: 64 * 1024,
+    failures: 'return',
+  });
+  return { exitCode: result.exitCode, timedOut: result.timedOut };
 }
