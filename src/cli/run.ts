@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { schedulerContext } from '../config/builtin-job.js';
+import { dockerContainerExecs } from '../docker/container-execs.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { localCommands } from '../process/local-commands.js';
 import { schedulerInstance } from '../scheduler/instance.js';
 import { runJob, type RunReport } from '../scheduler/run-job.js';
 import { openLogFiles } from '../logging/log-files.js';
@@ -36,7 +38,8 @@ export const runCommand: Command = {
     if (positionals.length !== 1) throw new UsageError('name exactly one job to run (see `autodeploy jobs`)');
     const name = positionals[0] ?? '';
     const envFile = resolveEnvFile(values['env-file'], env);
-    const containers = dockerJobContainers(connectDocker({}, { ...env }));
+    const docker = connectDocker({}, { ...env });
+    const containers = dockerJobContainers(docker);
     // What the scheduler's own container says of itself, when this runs inside it (docker exec).
     const self = await containers.self();
     const config = await configOrReport(env, envFile, stderr, schedulerContext(self));
@@ -63,6 +66,8 @@ export const runCommand: Command = {
         job,
         {
           containers,
+          execs: dockerContainerExecs(docker),
+          local: localCommands(env),
           logs,
           history: new RunHistory(settings.stateDir),
           instance: schedulerInstance(env, self, hostname()),
@@ -75,6 +80,11 @@ export const runCommand: Command = {
       );
       if (report.outcome !== 'succeeded' && report.outcome !== 'failed') {
         write(stderr, `autodeploy: ${job.name} ${report.outcome}${report.message ? `: ${mask(report.message)}` : ''}`);
+      }
+      for (const [index, trigger] of (report.triggers ?? []).entries()) {
+        if (trigger.outcome !== 'succeeded') {
+          write(stderr, `autodeploy: ${job.name} trigger #${index + 1} ${trigger.outcome}${trigger.message ? `: ${mask(trigger.message)}` : ''}`);
+        }
       }
       return runExitCode(report);
     } finally {

@@ -1,5 +1,7 @@
 import { Daemon } from '../scheduler/daemon.js';
+import { dockerContainerExecs } from '../docker/container-execs.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
+import { localCommands } from '../process/local-commands.js';
 import { BUILTIN_JOB_KINDS } from './job-kinds.js';
 import { VERSION } from './version.js';
 import { EXIT, ENV_FILE_OPTION, defaultsFile, parseCommandArgs, resolveEnvFile, type Command } from './common.js';
@@ -11,11 +13,14 @@ export const startCommand: Command = {
   async run({ argv, env }) {
     const { values } = parseCommandArgs(argv, ENV_FILE_OPTION);
     const envFile = resolveEnvFile(values['env-file'], env);
+    const docker = connectDocker({}, { ...env });
     const daemon = await Daemon.start({
       envFile,
       defaultsFile: defaultsFile(env),
       processEnv: { ...env },
-      containers: dockerJobContainers(connectDocker({}, { ...env })),
+      containers: dockerJobContainers(docker),
+      execs: dockerContainerExecs(docker),
+      local: localCommands(env),
       builtins: BUILTIN_JOB_KINDS,
       version: VERSION,
       stdout: true,
