@@ -54,7 +54,7 @@ export const autodeployJobKind: BuiltinJobKind = {
     const source = replaced?.fields.schedule?.where ?? replaced?.source ?? input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
     const frequency = replaced === undefined ? settings.platformFrequency : draftText(replaced, 'schedule');
     const parsed = parseSchedule(frequency, settings.timezone);
-    if (!parsed.ok) issues.push({ ...source, key: frequencyKey, job: 'autodeploy', message: `${frequencyKey === FREQUENCY ? FREQUENCY : 'job "autodeploy": schedule'}: ${parsed.message}` });
+    if (!parsed.ok) issues.push({ ...source, key: frequencyKey, job: 'autodeploy', message: frequencyKey === FREQUENCY ? `${FREQUENCY}: ${parsed.message}` : `job "autodeploy": ${parsed.message}` });
     const extraEntry = input.entries.get(EXTRA_ARGS);
     const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
     for (const problem of extra.problems) {

@@ -404,6 +404,9 @@ export function buildJobs(
   const warnings: ConfigIssue[] = [];
   const reserved = input.reserved ?? new Set(RESERVED_JOB_NAMES);
 
+  // A job the listing already found a problem in (an unknown key, a bad trigger) is refused
+  // after its own checks, so that all of its problems are said at once.
+  const listedProblems = new Set(listed.issues.map((issue) => issue.job));
   const jobs: Job[] = [];
   const byName = new Map<string, JobDraft>();
   const byContainer = new Map<string, Job>();
@@ -425,7 +428,7 @@ export function buildJobs(
     const built = buildJob(draft, input, reserved);
     issues.push(...built.issues);
     warnings.push(...built.warnings);
-    if (built.job === undefined) continue;
+    if (built.job === undefined || listedProblems.has(name)) continue;
     if (built.job.kind === 'container') {
       const containerName = built.job.container.containerName;
       const clash = byContainer.get(containerName);

@@ -48,7 +48,7 @@ export const notebookDeployJobKind: BuiltinJobKind = {
     if (!parsed.ok) {
       const where = replaced?.fields.schedule?.where ?? input.entries.get(FREQUENCY)?.source ?? source;
       const key = replaced === undefined ? FREQUENCY : 'schedule';
-      issues.push({ ...where, key, job: 'notebookdeploy', message: `${replaced === undefined ? FREQUENCY : 'job "notebookdeploy": schedule'}: ${parsed.message}` });
+      issues.push({ ...where, key, job: 'notebookdeploy', message: replaced === undefined ? `${FREQUENCY}: ${parsed.message}` : `job "notebookdeploy": ${parsed.message}` });
     }
     const target = settings.notebookTargetDir;
     if (target === undefined) {
