@@ -1,66 +1,14 @@
 import type { Logger } from 'pino';
-import { ContainerNameInUse } from '../docker/errors.js';
-import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
-import type { OutputLine, RunContainer, RunOrigin, RunOutcome, RunRecord } from '../core/run.js';
-import type { RunHistory } from '../state/run-history.js';
-import { logOutputLine } from '../logging/log-files.js';
-import { describeStep, runsInContainer, type ContainerRunJob, type ContainerSpec, type ExecJob, type ExecSpec, type Job, type LocalJob, type RunStep } from '../core/job.js';
+import { describeStep, runsInContainer, type ContainerRunJob, type ExecJob, type Job, type LocalJob, type RunStep } from '../core/job.js';
+import type { RunContainer, RunOrigin, RunRecord } from '../core/run.js';
 import { newRunId } from '../core/short-id.js';
+import { ContainerNameInUse } from '../docker/errors.js';
+import { logOutputLine } from '../logging/log-files.js';
 import { setAlarm } from './alarm.js';
+import { runStep } from './run-step.js';
+import { DEFAULT_STOP_GRACE_SECONDS, type RunDeps, type RunOptions, type RunReport, type StepOutcome } from './run-types.js';
 
-/** What a run ended as, for the caller to log, print or turn into an exit code. */
-export interface RunReport {
-  readonly job: string;
-  readonly run: string;
-  readonly outcome: Exclude<RunOutcome, 'running'>;
-  readonly exitCode: number | undefined;
-  readonly startedAt: Date;
-  readonly endedAt: Date;
-  readonly durationMs: number;
-  readonly message: string | undefined;
-  /** what each trigger did, in order, when the run succeeded and the job has triggers */
-  readonly triggers?: readonly StepOutcome[];
-}
-
-/** How one step (a job's own run in place, or a trigger) ended. */
-export interface StepOutcome {
-  readonly outcome: 'succeeded' | 'failed' | 'timed-out' | 'error';
-  readonly exitCode: number | undefined;
-  readonly message: string | undefined;
-}
-
-/** Where a job's lines go; `flush(job)` resolves when everything that job logged so far is on disk. */
-export interface JobLogs {
-  job(name: string): Logger;
-  flush(name?: string): Promise<void>;
-  /** How many output lines of a run are already in the job's log (re-attach after a restart). */
-  countRunOutput(job: string, run: string): Promise<number>;
-}
-
-export interface RunDeps {
-  readonly containers: JobContainers;
-  /** for jobs (and triggers) run in running containers; without it such a run is an error */
-  readonly execs?: ContainerExecs | undefined;
-  /** for jobs (and triggers) run in the scheduler itself; without it such a run is an error */
-  readonly local?: LocalCommands | undefined;
-  readonly logs: JobLogs;
-  readonly history: RunHistory;
-  /** Which scheduler this is; its runs carry it, so that it re-attaches to its own runs only. */
-  readonly instance: string;
-  readonly now?: () => Date;
-}
-
-export interface RunOptions {
-  readonly origin: RunOrigin;
-  /** Seconds between SIGTERM and SIGKILL when a run times out. */
-  readonly stopGraceSeconds?: number | undefined;
-  /** Each output line, as it arrives (for `autodeploy run` to print). */
-  readonly onOutput?: (line: OutputLine) => void;
-  /** Aborting stops following the run (the container keeps going; a later scheduler re-attaches). */
-  readonly signal?: AbortSignal | undefined;
-}
-
-const DEFAULT_STOP_GRACE_SECONDS = 10;
+export type { JobLogs, RunDeps, RunOptions, RunReport, StepOutcome } from './run-types.js';
 
 /**
  * Runs one job once, then its triggers when it succeeded. A job of a new container each run
@@ -86,113 +34,6 @@ export async function runJob(job: Job, deps: RunDeps, options: RunOptions): Prom
   }
   await deps.logs.flush(job.name);
   return { ...report, triggers };
-}
-
-interface StepContext {
-  /** a name for a container the step creates (a trigger's), made unique by the run */
-  readonly name: string;
-  readonly job: string;
-  readonly run: string;
-  readonly timeoutMs: number | undefined;
-}
-
-/** Runs one step to its end, logging its output: a job run in place, or a trigger. */
-async function runStep(step: RunStep, ctx: StepContext, deps: RunDeps, options: RunOptions, log: Logger): Promise<StepOutcome> {
-  const onLine = (line: OutputLine): void => {
-    logOutputLine(log, line.stream, line.text);
-    options.onOutput?.(line);
-  };
-  const env = { AUTODEPLOY_JOB: ctx.job, AUTODEPLOY_RUN: ctx.run };
-  try {
-    switch (step.kind) {
-      case 'local': {
-        if (deps.local === undefined) return { outcome: 'error', exitCode: undefined, message: 'commands in the scheduler itself cannot be run here' };
-        const result = await deps.local.run(step.command, { env, onLine, timeoutMs: ctx.timeoutMs, signal: options.signal });
-        return exitOutcome(result.exitCode, result.timedOut, ctx.timeoutMs);
-      }
-      case 'exec':
-        return await runExec(step.exec, ctx, deps, options, onLine, log);
-      case 'container':
-        return await runTriggerContainer(step.container, ctx, deps, options, onLine);
-    }
-  } catch (error) {
-    return { outcome: 'error', exitCode: undefined, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-function exitOutcome(exitCode: number | undefined, timedOut: boolean, timeoutMs: number | undefined): StepOutcome {
-  if (timedOut) return { outcome: 'timed-out', exitCode, message: `timed out after ${Math.round((timeoutMs ?? 0) / 1000)}s` };
-  if (exitCode === 0) return { outcome: 'succeeded', exitCode, message: undefined };
-  return { outcome: 'failed', exitCode, message: exitCode === undefined ? 'stopped by a signal' : undefined };
-}
-
-/** `docker exec` in the target container, or in each running container of the target service. */
-async function runExec(
-  exec: ExecSpec,
-  ctx: StepContext,
-  deps: RunDeps,
-  options: RunOptions,
-  onLine: (line: OutputLine) => void,
-  log: Logger,
-): Promise<StepOutcome> {
-  if (deps.execs === undefined) return { outcome: 'error', exitCode: undefined, message: 'commands in running containers cannot be run here' };
-  const targets = await deps.execs.targets(exec);
-  if (targets.length === 0) {
-    const what = exec.project === undefined ? `container ${exec.container} is not running` : `no container of service ${exec.container} of compose project ${exec.project} is running`;
-    return { outcome: 'failed', exitCode: undefined, message: `${what}: nothing was run` };
-  }
-  const deadline = ctx.timeoutMs === undefined ? undefined : Date.now() + ctx.timeoutMs;
-  for (const target of targets) {
-    const targetLog = targets.length > 1 ? log.child({ container: target.name }) : log;
-    const lines = targets.length > 1 ? (line: OutputLine): void => { logOutputLine(targetLog, line.stream, line.text); options.onOutput?.(line); } : onLine;
-    const stop = new AbortController();
-    const onAbort = (): void => stop.abort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let timedOut = false;
-    const timer = deadline === undefined ? undefined : setTimeout(() => { timedOut = true; stop.abort(); }, Math.max(0, deadline - Date.now()));
-    try {
-      const exitCode = await deps.execs.run(target, exec, { onLine: lines, signal: stop.signal });
-      if (timedOut) {
-        return { outcome: 'timed-out', exitCode: undefined, message: `timed out after ${Math.round((ctx.timeoutMs ?? 0) / 1000)}s in ${target.name} (Docker cannot stop a command run by docker exec: it may still be running there)` };
-      }
-      if (exitCode !== 0) return { outcome: 'failed', exitCode, message: targets.length > 1 ? `exit code ${exitCode} in ${target.name}` : undefined };
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    }
-  }
-  return { outcome: 'succeeded', exitCode: 0, message: undefined };
-}
-
-/** A trigger's new container: named after the trigger and the run, followed, then removed. */
-async function runTriggerContainer(
-  spec: ContainerSpec,
-  ctx: StepContext,
-  deps: RunDeps,
-  options: RunOptions,
-  onLine: (line: OutputLine) => void,
-): Promise<StepOutcome> {
-  const id = await deps.containers.create(
-    { ...spec, containerName: `${ctx.name}-${ctx.run}` },
-    { job: ctx.job, run: `${ctx.run}-${ctx.name.slice(ctx.job.length + 1)}`, origin: options.origin, instance: deps.instance },
-  );
-  let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await deps.containers.start(id);
-    if (ctx.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        void deps.containers.stop(id, options.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS).catch(() => undefined);
-      }, ctx.timeoutMs);
-    }
-    for await (const line of deps.containers.output(id, { skipLines: 0, signal: options.signal })) onLine(line);
-    const exitCode = await deps.containers.wait(id);
-    return exitOutcome(exitCode, timedOut, ctx.timeoutMs);
-  } finally {
-    clearTimeout(timer);
-    await deps.containers.remove(id).catch(() => undefined);
-  }
 }
 
 /** A job run in a running container or in the scheduler: no container of its own to hold its name. */
