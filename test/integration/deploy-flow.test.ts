@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
 import { runDeploy, type DeployReport } from '../../src/autodeploy/deploy.js';
+import { deployEventText } from '../../src/core/deploy-event-text.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
@@ -48,7 +49,7 @@ describe('the deploy flow', () => {
       dryRun: false,
       containers: dockerComposeContainers(connectDocker()),
       isLockHolderAlive: async () => true,
-      say: (line) => lines.push(line),
+      onEvent: (event) => lines.push(deployEventText(event)),
     });
   }
 

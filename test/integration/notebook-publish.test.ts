@@ -6,6 +6,7 @@ import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookReport, type NotebookRunInput } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/core/notebook-source.js';
+import { notebookEventText } from '../../src/core/notebook-event-text.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
@@ -50,7 +51,7 @@ async function scene(): Promise<Scene> {
     pinnedKnownHosts: undefined,
     containers: dockerMountingContainers(connectDocker()),
     isLockHolderAlive: lockHolderAlive(process.env),
-    say: (line) => lines.push(line),
+    onEvent: (event) => lines.push(notebookEventText(event)),
     gitTimeoutMs: 30_000,
   });
   return {
