@@ -1,8 +1,9 @@
 import { runDeploy, type DeployOutcome } from '../autodeploy/deploy.js';
 import { deployEventText } from '../core/deploy-event-text.js';
 import type { DeployEvent } from '../core/deploy-events.js';
-import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, type Command } from './common.js';
 import { composeContainers, deploySetup, lockHolderAlive } from './deploy-setup.js';
+import { eventWriter } from './event-output.js';
 
 /** 0: nothing to do, or deployed; 1: the deploy failed (and was rolled back) or could not start. */
 export function deployExitCode(outcome: DeployOutcome): number {
@@ -17,7 +18,7 @@ export const deployCommand: Command = {
     const { values } = parseCommandArgs(context.argv, { ...ENV_FILE_OPTION, 'dry-run': { type: 'boolean' } });
     const setup = await deploySetup(values['env-file'], context);
     if (setup === undefined) return EXIT.usage;
-    const emit = (event: DeployEvent): void => write(context.stdout, setup.mask(deployEventText(event)));
+    const emit = eventWriter<DeployEvent>({ source: 'deploy', text: deployEventText, env: context.env, stdout: context.stdout, mask: setup.mask });
     const dryRun = values['dry-run'] ?? false;
     const started = new Date();
     emit({ type: 'started', dryRun, at: started.toISOString(), checkouts: setup.checkouts });

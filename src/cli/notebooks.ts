@@ -7,6 +7,7 @@ import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../n
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
 import { configOrReport } from './command-config.js';
+import { eventWriter } from './event-output.js';
 
 /** 0: published, nothing to do, held, rolled back or another run is going; 1: nothing could be published. */
 export function notebooksExitCode(outcome: NotebookOutcome): number {
@@ -33,8 +34,7 @@ export const notebooksCommand: Command = {
     const config = await configOrReport(context.env, envFile, context.stderr);
     if (config === undefined) return EXIT.usage;
     const { settings, secrets } = config;
-    const mask = createMasker(secrets);
-    const emit = (event: NotebookEvent): void => write(context.stdout, mask(notebookEventText(event)));
+    const emit = eventWriter<NotebookEvent>({ source: 'notebooks', text: notebookEventText, env: context.env, stdout: context.stdout, mask: createMasker(secrets) });
     const target = settings.notebookTargetDir;
     if (target === undefined) {
       write(context.stderr, `${envFile}: no target for the notebooks: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR`);

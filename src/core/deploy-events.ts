@@ -1,7 +1,8 @@
 // What a deploy tells as it goes, as plain data: one event per step, in the
 // order the steps happen. The deploy (src/autodeploy/deploy.ts) emits them and
 // returns its report as before; src/core/deploy-event-text.ts turns each into
-// the line a person reads. An event is one line of the story: where a
+// the line a person reads, and src/core/event-line.ts into the JSON line the
+// scheduler logs with its fields. An event is one line of the story: where a
 // step has several lines (a pull and its commits), each is an event, and the
 // step's own event also carries the whole list for readers of the data.
 
