@@ -1,3 +1,7 @@
+// The autodeploy flow, in the order it runs: check -> decide -> lock -> pull -> compose up ->
+// verify -> roll back. One file, past 300 lines, because its steps share one deploy's state
+// (the checkouts moved so far are what a rollback moves back) and read best in sequence.
+
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { ComposeContainers } from '../core/ports.js';
@@ -17,11 +21,14 @@ import {
 } from '../docker/compose.js';
 import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from '../core/compose-services.js';
 import type { Decision } from '../core/decide.js';
+import type { CheckoutStep, DeployEvent, DeployOutcome } from '../core/deploy-events.js';
+import { deployEventText } from '../core/deploy-event-text.js';
+import type { ServiceCheck } from '../core/service-check.js';
 import { DeployState, type CommitSet } from '../state/deploy-state.js';
 import { acquireDeployLock, type LockHolder } from '../state/lock.js';
 import { verifyServices, type VerifyReport } from './verify.js';
 
-export type DeployOutcome = 'nothing' | 'pulled' | 'held' | 'locked' | 'dry-run' | 'deployed' | 'aborted' | 'rolled-back' | 'failed';
+export type { DeployOutcome } from '../core/deploy-events.js';
 
 /** One checkout moved by the deploy. */
 export interface CheckoutMove {
@@ -56,22 +63,20 @@ export interface DeployInput {
   readonly dryRun: boolean;
   readonly containers: ComposeContainers;
   readonly isLockHolderAlive: (holder: LockHolder) => Promise<boolean>;
-  /** progress, one line at a time, as it happens */
-  readonly say: (line: string) => void;
+  /** each step, as it happens */
+  readonly onEvent: (event: DeployEvent) => void;
   readonly now?: () => Date;
 }
 
-const short = (commit: string): string => commit.slice(0, 8);
-
 /**
  * The autodeploy flow: check -> lock -> pull -> compose up -> verify -> roll back.
- * Every step is said as it happens; the report says what came of it.
+ * Every step is an event as it happens; the report says what came of it.
  */
 export async function runDeploy(input: DeployInput): Promise<DeployReport> {
   const now = input.now ?? (() => new Date());
   const startedAt = now();
   const state = new DeployState(input.settings.stateDir);
-  const { say } = input;
+  const emit = input.onEvent;
   const moves: CheckoutMove[] = [];
   let restarted: string[] = [];
   let check: CheckReport | undefined;
@@ -89,7 +94,7 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
 
   const interrupted = await state.inProgress();
   if (interrupted !== undefined) {
-    say(`warning: a deploy started at ${interrupted.startedAt} did not finish; heads before it: ${describeCommits(interrupted.heads)}`);
+    emit({ type: 'interrupted', startedAt: interrupted.startedAt, heads: interrupted.heads });
   }
 
   check = await checkCheckouts({
@@ -100,12 +105,24 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
     failed: await state.failed(),
   });
   for (const v of check.verdicts) {
-    say(`checkout ${v.path}: ${v.verdict}: ${v.reason}${describeKey(v.key)}`);
+    emit({
+      type: 'checkout-judged',
+      path: v.path,
+      verdict: v.verdict,
+      reason: v.reason,
+      branch: v.branch,
+      upstream: v.upstream,
+      head: v.head,
+      upstreamHead: v.upstreamHead,
+      ahead: v.ahead,
+      behind: v.behind,
+      key: v.key,
+    });
     const trigger = check.triggers.get(v.path);
-    if (trigger?.present) say(`  conditional trigger ${trigger.trigger ? 'says deploy' : 'says no deploy'} (exit ${trigger.exitCode ?? 'killed'})`);
+    if (trigger?.present) emit({ type: 'trigger-answered', path: v.path, trigger: trigger.trigger, exitCode: trigger.exitCode });
   }
   const decision = check.decision;
-  say(`decision: ${decision.action}: ${decision.reason}`);
+  emit({ type: 'decision', action: decision.action, reason: decision.reason, deploy: decision.action === 'deploy' ? decision.deploy : [], pullOnly: decision.pullOnly });
 
   if (input.dryRun) return finish('dry-run', describeDryRun(decision));
   if (decision.action === 'abort') return finish('aborted', decision.reason);
@@ -115,14 +132,15 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
 
   const locked = await acquireDeployLock({ stateDir: input.settings.stateDir, purpose: 'deploy', isAlive: input.isLockHolderAlive });
   if (!locked.acquired) {
-    const message = `another deploy holds the lock (started ${locked.holder.startedAt} in ${locked.holder.host}, pid ${locked.holder.pid}); not deploying now`;
-    say(message);
-    return finish('locked', message);
+    const { host, pid, startedAt: since } = locked.holder;
+    const event: DeployEvent = { type: 'locked', holder: { host, pid, startedAt: since } };
+    emit(event);
+    return finish('locked', deployEventText(event));
   }
   try {
     // Checkouts the trigger declined are only fast-forwarded: no compose, no restart.
     for (const path of decision.pullOnly) {
-      const move = await pull(path, undefined, false, input, say);
+      const move = await pull(path, undefined, false, input);
       if (move) moves.push(move);
     }
     if (decision.action !== 'deploy') return finish('pulled', `fast-forwarded without a deploy: ${decision.pullOnly.join(', ')}`);
@@ -141,9 +159,9 @@ async function deploy(
   setRestarted: (services: string[]) => void,
   finish: (outcome: DeployOutcome, message: string, extra?: Partial<Pick<DeployReport, 'verify' | 'rollback'>>) => DeployReport,
 ): Promise<DeployReport> {
-  const { say, settings } = input;
+  const { onEvent: emit, settings } = input;
   const compose = await resolveComposeCommand({ setting: settings.compose, composeDir: input.composeDir, env: input.env });
-  say(`compose command: ${compose.argv.join(' ')} (${compose.source})`);
+  emit({ type: 'compose-command', argv: compose.argv, source: compose.source });
   const run = runOptions(input, true);
 
   const heads: CommitSet = {};
@@ -160,11 +178,11 @@ async function deploy(
   let deployed: CheckoutMove[] = [];
   try {
     if (settings.restart === 'all') {
-      say('stopping every service (AUTODEPLOY_RESTART=all)');
+      emit({ type: 'stopping-all' });
       await composeStop(compose, run);
     }
     for (const path of decision.deploy) {
-      const move = await pull(path, decision.targets[path], true, input, say);
+      const move = await pull(path, decision.targets[path], true, input);
       if (move) {
         moves.push(move);
         deployed.push(move);
@@ -175,23 +193,24 @@ async function deploy(
     if (verify.ok) {
       await state.clearFailure();
       await state.end();
-      const message = `deploy succeeded: ${deployed.map((m) => `${m.path} ${short(m.from)}..${short(m.to)}`).join(', ')}`;
-      say(message);
-      return finish('deployed', message, { verify });
+      const event: DeployEvent = { type: 'deployed', checkouts: deployed.map(checkoutStep), restarted };
+      emit(event);
+      return finish('deployed', deployEventText(event), { verify });
     }
-    const failing = describeFailure(verify);
-    say(`verification failed: ${failing}`);
-    const rollback = await rollBack(compose, project, deployed, changedPaths(), input);
-    await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason: failing });
+    const failing = failedServices(verify);
+    const reason = failing.map((s) => `${s.service}: ${s.detail}`).join('; ');
+    emit({ type: 'verification-failed', reason, services: failing.map((s) => s.service) });
+    const rollback = await rollBack(compose, project, deployed, changedPaths(), reason, input);
+    await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason });
     await state.end();
     deployed = [];
-    const message = `deploy failed and was rolled back: ${failing}`;
-    say(message);
-    return finish('rolled-back', message, { verify, rollback });
+    const event: DeployEvent = { type: 'deploy-failed', reason };
+    emit(event);
+    return finish('rolled-back', deployEventText(event), { verify, rollback });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    say(`deploy failed: ${reason}`);
-    const rollback = await rollBack(compose, project, deployed, changedPaths(), input);
+    emit({ type: 'deploy-error', reason });
+    const rollback = await rollBack(compose, project, deployed, changedPaths(), reason, input);
     await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason });
     await state.end();
     return finish(rollback.problems.length === 0 ? 'rolled-back' : 'failed', `deploy failed and was rolled back: ${reason}`, { rollback });
@@ -200,25 +219,28 @@ async function deploy(
 
 /** `up -d`, restart what mounts a changed path (and was not just recreated), then verify. */
 async function bringUp(compose: ComposeCommand, project: string, changedPaths: readonly string[], input: DeployInput): Promise<{ verify: VerifyReport; restarted: string[] }> {
-  const { say } = input;
+  const emit = input.onEvent;
   const run = runOptions(input, true);
   const config = parseComposeConfig(await composeConfig(compose, runOptions(input)), { projectDir: input.composeDir });
   const expected = expectedServices(config, profilesFromEnv(input.env));
   const before = starts(await input.containers.list(project));
-  say(`compose up -d (project ${project})`);
+  emit({ type: 'compose-up', project });
   await composeUp(compose, run);
   const after = starts(await input.containers.list(project));
   const touched = servicesToRestart(config.services, changedPaths);
   const stale = new Set(notRestartedSince(touched.map((t) => t.service), before, after));
   const restart = touched.filter((t) => stale.has(t.service));
-  for (const t of restart) say(`restarting ${t.service}: it mounts ${t.changed.slice(0, 3).join(', ')}${t.changed.length > 3 ? ', …' : ''}`);
-  await composeRestart(compose, restart.map((t) => t.service), run);
+  for (const t of restart) emit({ type: 'restarting', service: t.service, changed: t.changed });
+  const restarted = restart.map((t) => t.service);
+  await composeRestart(compose, restarted, run);
+  if (restarted.length > 0) emit({ type: 'restarted', services: restarted });
 
-  say(`verifying ${expected.length} service${expected.length === 1 ? '' : 's'} (up to ${Math.round(input.settings.verifyTimeoutMs / 1000)}s): ${expected.join(', ')}`);
+  emit({ type: 'verifying', project, services: expected, timeoutMs: input.settings.verifyTimeoutMs });
   const verify = await verifyServices({ containers: input.containers, project, services: expected, timeoutMs: input.settings.verifyTimeoutMs });
-  for (const s of verify.services) say(`  ${s.service}: ${s.state}${s.ok ? '' : ` (${s.detail})`}`);
-  say(`verification ${verify.ok ? 'passed' : 'failed'} after ${(verify.waitedMs / 1000).toFixed(1)}s`);
-  return { verify, restarted: restart.map((t) => t.service) };
+  const services = verify.services.map(serviceCheck);
+  for (const s of services) emit({ type: 'service-checked', ...s });
+  emit({ type: 'verified', ok: verify.ok, outcome: verify.outcome, waitedMs: verify.waitedMs, services });
+  return { verify, restarted };
 }
 
 /** Every moved checkout back to where it was, then the platform up again as it was. */
@@ -227,42 +249,46 @@ async function rollBack(
   project: string,
   moved: readonly CheckoutMove[],
   changedPaths: readonly string[],
+  why: string,
   input: DeployInput,
 ): Promise<{ verify: VerifyReport | undefined; problems: string[] }> {
-  const { say } = input;
+  const emit = input.onEvent;
   const problems: string[] = [];
-  say(`rolling back ${moved.length} checkout${moved.length === 1 ? '' : 's'}`);
+  const back: CheckoutMove[] = [];
+  const rolledBack = (verify: VerifyReport | undefined): { verify: VerifyReport | undefined; problems: string[] } => {
+    emit({ type: 'rolled-back', ok: problems.length === 0, reason: why, checkouts: back.map(checkoutStep), problems });
+    return { verify, problems };
+  };
+  emit({ type: 'rolling-back', checkouts: moved.map((m) => m.path) });
   for (const move of [...moved].reverse()) {
     try {
       await moveBack(move.path, move.from);
       if (input.settings.codeOwnership !== undefined) await chownTree(move.path, input.settings.codeOwnership);
-      say(`  ${move.path}: back to ${short(move.from)}`);
+      back.push(move);
+      emit({ type: 'checkout-moved-back', path: move.path, to: move.from, error: undefined });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       problems.push(reason);
-      say(`  ${move.path}: NOT rolled back: ${reason}`);
+      emit({ type: 'checkout-moved-back', path: move.path, to: move.from, error: reason });
     }
   }
   try {
     const { verify } = await bringUp(compose, project, changedPaths, input);
     if (!verify.ok) problems.push('the platform is not healthy after the rollback either');
-    say(problems.length === 0 ? 'rolled back: the platform runs the previous commits again' : `rollback incomplete: ${problems.join('; ')}`);
-    return { verify, problems };
+    return rolledBack(verify);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    problems.push(reason);
-    say(`rollback incomplete: ${reason}`);
-    return { verify: undefined, problems };
+    problems.push(error instanceof Error ? error.message : String(error));
+    return rolledBack(undefined);
   }
 }
 
-async function pull(path: string, to: string | undefined, deployed: boolean, input: DeployInput, say: (line: string) => void): Promise<CheckoutMove | undefined> {
+async function pull(path: string, to: string | undefined, deployed: boolean, input: DeployInput): Promise<CheckoutMove | undefined> {
   const move = await fastForward(path, to === undefined ? {} : { to });
   if (move.from === move.to) return undefined;
   if (input.settings.codeOwnership !== undefined) await chownTree(path, input.settings.codeOwnership);
   const commits = await commitsBetween(path, move.from, move.to);
-  say(`${deployed ? 'pulled' : 'fast-forwarded (no deploy)'} ${path}: ${short(move.from)}..${short(move.to)}`);
-  for (const c of commits) say(`  ${short(c.commit)} ${c.subject}`);
+  input.onEvent({ type: 'pulled', path, from: move.from, to: move.to, deployed, commits });
+  for (const c of commits) input.onEvent({ type: 'commit', path, commit: c.commit, subject: c.subject });
   return { path, from: move.from, to: move.to, commits, deployed };
 }
 
@@ -271,7 +297,7 @@ function runOptions(input: DeployInput, loud = false): ComposeRunOptions {
   return {
     cwd: input.composeDir,
     env: { ...process.env, ...input.env },
-    ...(loud ? { onLine: (line: string) => input.say(`  compose: ${line}`) } : {}),
+    ...(loud ? { onLine: (line: string, stream: 'stdout' | 'stderr') => input.onEvent({ type: 'compose-output', line, stream }) } : {}),
   };
 }
 
@@ -280,17 +306,16 @@ function starts(containers: readonly { service: string; id: string; startedAt: s
 }
 
 /** The services that failed; on a fail-fast, those still starting are not blamed. */
-function describeFailure(verify: VerifyReport): string {
-  const bad = verify.services.filter((s) => !s.ok && (verify.outcome !== 'failed-fast' || s.state !== 'starting'));
-  return bad.map((s) => `${s.service}: ${s.detail}`).join('; ');
+function failedServices(verify: VerifyReport): ServiceCheck[] {
+  return verify.services.filter((s) => !s.ok && (verify.outcome !== 'failed-fast' || s.state !== 'starting')).map(serviceCheck);
 }
 
-function describeCommits(commits: CommitSet): string {
-  return Object.entries(commits).map(([path, commit]) => `${path}@${short(commit)}`).join(', ');
+function serviceCheck({ service, state, ok, detail }: ServiceCheck): ServiceCheck {
+  return { service, state, ok, detail };
 }
 
-function describeKey(key: { path: string | undefined; reason: string }): string {
-  return key.path === undefined ? '' : ` [key ${key.path} (${key.reason})]`;
+function checkoutStep({ path, from, to }: CheckoutMove): CheckoutStep {
+  return { path, from, to };
 }
 
 function describeDryRun(decision: Decision): string {

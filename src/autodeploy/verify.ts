@@ -5,26 +5,18 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ComposeContainers, ServiceContainer } from '../core/ports.js';
+import type { ServiceCheck, ServiceState, VerifyOutcome } from '../core/service-check.js';
 
-export type ServiceState = 'healthy' | 'running' | 'completed' | 'starting' | 'unhealthy' | 'restarting' | 'exited' | 'missing';
+export type { ServiceState, VerifyOutcome } from '../core/service-check.js';
 
-export interface ServiceReport {
-  readonly service: string;
-  readonly state: ServiceState;
-  /** healthy, running without a healthcheck, or a one-shot service that completed */
-  readonly ok: boolean;
-  /** one sentence for the deploy log */
-  readonly detail: string;
+export interface ServiceReport extends ServiceCheck {
   /** names of the service's containers */
   readonly containers: readonly string[];
 }
 
-export type VerifyOutcome = 'settled' | 'failed-fast' | 'deadline';
-
 export interface VerifyReport {
   readonly ok: boolean;
   readonly project: string;
-  /** settled: all good on two polls in a row; failed-fast: a service crashed beyond doubt; deadline: time ran out */
   readonly outcome: VerifyOutcome;
   readonly services: readonly ServiceReport[];
   readonly waitedMs: number;

@@ -11,6 +11,7 @@ import { runsInContainer } from '../core/job.js';
 import { createMasker, type Masker } from '../core/mask.js';
 import { resolveEnvFile, write, type CommandContext } from './common.js';
 import { configOrReport, readCommandConfig } from './command-config.js';
+import { readableOutput } from './event-output.js';
 
 export interface DeploySetup {
   readonly envFile: string;
@@ -90,6 +91,7 @@ export async function runInBuiltinJobContainer(
     job: `${kind}-manual`,
     instance: schedulerInstance(context.env, selfContainer, hostname()),
     command,
-    onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, mask(line.text)),
+    // The command there runs as a job and writes its events as JSON lines: print their sentences.
+    onOutput: (line) => write(line.stream === 'stderr' ? context.stderr : context.stdout, mask(readableOutput(line.text))),
   });
 }

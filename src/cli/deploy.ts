@@ -1,6 +1,9 @@
 import { runDeploy, type DeployOutcome } from '../autodeploy/deploy.js';
-import { EXIT, ENV_FILE_OPTION, parseCommandArgs, write, type Command } from './common.js';
+import { deployEventText } from '../core/deploy-event-text.js';
+import type { DeployEvent } from '../core/deploy-events.js';
+import { EXIT, ENV_FILE_OPTION, parseCommandArgs, type Command } from './common.js';
 import { composeContainers, deploySetup, lockHolderAlive } from './deploy-setup.js';
+import { eventWriter } from './event-output.js';
 
 /** 0: nothing to do, or deployed; 1: the deploy failed (and was rolled back) or could not start. */
 export function deployExitCode(outcome: DeployOutcome): number {
@@ -15,21 +18,29 @@ export const deployCommand: Command = {
     const { values } = parseCommandArgs(context.argv, { ...ENV_FILE_OPTION, 'dry-run': { type: 'boolean' } });
     const setup = await deploySetup(values['env-file'], context);
     if (setup === undefined) return EXIT.usage;
-    const say = (line: string): void => write(context.stdout, setup.mask(line));
+    const emit = eventWriter<DeployEvent>({ source: 'deploy', text: deployEventText, env: context.env, stdout: context.stdout, mask: setup.mask });
+    const dryRun = values['dry-run'] ?? false;
     const started = new Date();
-    say(`autodeploy ${values['dry-run'] ? 'dry run' : 'run'} started at ${started.toISOString()}: ${setup.checkouts.length} checkout${setup.checkouts.length === 1 ? '' : 's'}`);
+    emit({ type: 'started', dryRun, at: started.toISOString(), checkouts: setup.checkouts });
     const report = await runDeploy({
       settings: setup.config.settings,
       env: setup.config.env,
       composeDir: setup.composeDir,
       checkouts: setup.checkouts,
-      dryRun: values['dry-run'] ?? false,
+      dryRun,
       containers: composeContainers(context.env),
       isLockHolderAlive: lockHolderAlive(context.env),
-      say,
+      onEvent: emit,
     });
-    const seconds = ((report.endedAt.getTime() - started.getTime()) / 1000).toFixed(1);
-    say(`autodeploy finished at ${report.endedAt.toISOString()} (${seconds}s): ${report.outcome}: ${report.message}`);
-    return deployExitCode(report.outcome);
+    const exitCode = deployExitCode(report.outcome);
+    emit({
+      type: 'finished',
+      outcome: report.outcome,
+      message: report.message,
+      endedAt: report.endedAt.toISOString(),
+      durationMs: report.endedAt.getTime() - started.getTime(),
+      exitCode,
+    });
+    return exitCode;
   },
 };

@@ -1,10 +1,13 @@
 import { connectDocker } from '../docker/job-containers.js';
 import { dockerMountingContainers } from '../docker/mounting-containers.js';
 import { createMasker } from '../core/mask.js';
+import { notebookEventText } from '../core/notebook-event-text.js';
+import type { NotebookEvent } from '../core/notebook-events.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
 import { configOrReport } from './command-config.js';
+import { eventWriter } from './event-output.js';
 
 /** 0: published, nothing to do, held, rolled back or another run is going; 1: nothing could be published. */
 export function notebooksExitCode(outcome: NotebookOutcome): number {
@@ -31,21 +34,26 @@ export const notebooksCommand: Command = {
     const config = await configOrReport(context.env, envFile, context.stderr);
     if (config === undefined) return EXIT.usage;
     const { settings, secrets } = config;
-    const mask = createMasker(secrets);
-    const say = (line: string): void => write(context.stdout, mask(line));
+    const emit = eventWriter<NotebookEvent>({ source: 'notebooks', text: notebookEventText, env: context.env, stdout: context.stdout, mask: createMasker(secrets) });
     const target = settings.notebookTargetDir;
     if (target === undefined) {
       write(context.stderr, `${envFile}: no target for the notebooks: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR`);
       return EXIT.usage;
     }
     if (settings.notebookSources.length === 0 && !rollback) {
-      say(`no notebook sources: AUTODEPLOY_NOTEBOOK_SOURCES is empty in ${envFile}; nothing to publish`);
+      emit({ type: 'no-sources', envFile });
       return EXIT.ok;
     }
 
     const started = new Date();
-    const what = rollback ? 'rollback' : dryRun ? 'dry run' : 'run';
-    say(`notebooks ${what} started at ${started.toISOString()}: ${settings.notebookSources.length} source${settings.notebookSources.length === 1 ? '' : 's'}, target ${target}, owner ${settings.notebookOwner}`);
+    emit({
+      type: 'started',
+      mode: rollback ? 'rollback' : dryRun ? 'dry-run' : 'run',
+      at: started.toISOString(),
+      sources: settings.notebookSources.length,
+      target,
+      owner: settings.notebookOwner,
+    });
     const input = {
       sources: settings.notebookSources,
       target,
@@ -55,11 +63,22 @@ export const notebooksCommand: Command = {
       pinnedKnownHosts: settings.knownHosts,
       containers: dockerMountingContainers(connectDocker({}, { ...context.env })),
       isLockHolderAlive: lockHolderAlive(context.env),
-      say,
+      onEvent: emit,
     };
     const report = rollback ? await rollbackNotebooks(input) : await runNotebookDeploy({ ...input, dryRun });
-    const seconds = ((report.endedAt.getTime() - started.getTime()) / 1000).toFixed(1);
-    say(`notebooks finished at ${report.endedAt.toISOString()} (${seconds}s): ${report.outcome}: ${report.message}`);
-    return notebooksExitCode(report.outcome);
+    const exitCode = notebooksExitCode(report.outcome);
+    const { changes } = report;
+    emit({
+      type: 'finished',
+      outcome: report.outcome,
+      message: report.message,
+      endedAt: report.endedAt.toISOString(),
+      durationMs: report.endedAt.getTime() - started.getTime(),
+      exitCode,
+      version: report.version,
+      previous: report.previous,
+      changes: changes === undefined ? undefined : { added: changes.added.length, changed: changes.changed.length, removed: changes.removed.length },
+    });
+    return exitCode;
   },
 };

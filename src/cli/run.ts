@@ -10,6 +10,7 @@ import { createMasker } from '../core/mask.js';
 import { RunHistory } from '../state/run-history.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { configOrReport } from './command-config.js';
+import { readableOutput } from './event-output.js';
 
 /** Exit codes of `autodeploy run` beyond the job's own, chosen to match `docker run` and `timeout`. */
 export const RUN_EXIT = { couldNotStart: 125, timedOut: 124, skipped: 75 } as const;
@@ -75,7 +76,8 @@ export const runCommand: Command = {
         {
           origin: 'manual',
           signal: abort.signal,
-          onOutput: (line) => write(line.stream === 'stderr' ? stderr : stdout, mask(line.text)),
+          // The log keeps an event line's fields; the terminal gets its sentence.
+          onOutput: (line) => write(line.stream === 'stderr' ? stderr : stdout, mask(readableOutput(line.text))),
         },
       );
       if (report.outcome !== 'succeeded' && report.outcome !== 'failed') {

@@ -27,6 +27,11 @@
 // holding a newline cannot be one line, so it is written after a doubled
 // separator as a JSON string.
 //
+// An event a job wrote as an event line (src/core/event-line.ts: `event`,
+// `eventVersion` and the event's fields) is an output record too, written with
+// its sentence as RAW and none of its fields: the text file is read as a
+// story, and the JSON file keeps the fields.
+//
 // The scheduler's own events put the message first:
 //
 //   rest    = MESSAGE *(SP FIELD)
@@ -107,6 +112,11 @@ function formatValue(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** A job's output line that was an event line: its fields are for the JSON format only. */
+function isOutputEvent(record: LogRecord): boolean {
+  return record.out !== undefined && typeof record['event'] === 'string' && record['eventVersion'] !== undefined;
+}
+
 function formatLevel(level: LogLevel): string {
   return level.toUpperCase().padEnd(5);
 }
@@ -120,7 +130,7 @@ export function formatText(record: LogRecord): string {
   const source = jobInSource || runInSource ? (jobInSource ? job : '') + (runInSource ? `[${run}]` : '') : 'scheduler:';
   if (job !== undefined && !jobInSource) fields.push(`job=${formatValue(job)}`);
   if (run !== undefined && !runInSource) fields.push(`run=${formatValue(run)}`);
-  for (const [key, value] of Object.entries(record)) {
+  for (const [key, value] of isOutputEvent(record) ? [] : Object.entries(record)) {
     if (NAMED_FIELDS.has(key) || value === undefined) continue;
     fields.push(`${formatKey(key)}=${formatValue(value)}`);
   }

@@ -10,6 +10,7 @@ import type { LogLevel } from './format.js';
 import { LogFileError, LogSettingError } from './log-errors.js';
 import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
 import { LogSink, type LogFormat, type TextSink } from './log-sink.js';
+import { EVENT_LINE_VERSION, parseEventLine } from '../core/event-line.js';
 import { createMasker, type Masker } from '../core/mask.js';
 import { countRunOutputLines } from './read-logs.js';
 
@@ -127,7 +128,13 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
   };
 }
 
-/** Writes one line of a job's own output, in the shape the readers expect. */
+/**
+ * Writes one line of a job's own output, in the shape the readers expect. An event line
+ * (src/core/event-line.ts) becomes a record with the event's fields and its sentence as the
+ * message, still an output line (`out`), so that a re-attached run counts it as one.
+ */
 export function logOutputLine(logger: Logger, out: OutputStream, line: string): void {
-  logger.info({ out }, line);
+  const event = parseEventLine(line);
+  if (event === undefined) logger.info({ out }, line);
+  else logger.info({ out, event: event.event, eventVersion: EVENT_LINE_VERSION, ...event.fields }, event.msg);
 }

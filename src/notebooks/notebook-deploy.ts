@@ -1,5 +1,5 @@
 // The notebook deploy flow: fetch every source -> plan the set -> stage it beside the target ->
-// swap the target link -> prune versions nobody can see any more. Every step is said as it
+// swap the target link -> prune versions nobody can see any more. Every step is an event as it
 // happens; the report says what came of it, in a message the caller prints last.
 //
 // Readers never see a partial set: the set is complete and synced before the link to it is made,
@@ -21,6 +21,7 @@ import { diffFiles, isEmptyChange, planTree, type Collision, type FileChanges } 
 import type { MountingContainer, MountingContainers } from '../core/ports.js';
 import { decidePrune } from './prune-plan.js';
 import type { NotebookSource } from '../core/notebook-source.js';
+import type { NotebookEvent, NotebookOutcome } from '../core/notebook-events.js';
 import { stageSet } from './stage.js';
 import {
   ensureVersionsDir,
@@ -41,7 +42,7 @@ import {
   type TargetState,
 } from './version-store.js';
 
-export type NotebookOutcome = 'published' | 'unchanged' | 'held' | 'dry-run' | 'rolled-back' | 'locked' | 'failed';
+export type { NotebookOutcome } from '../core/notebook-events.js';
 
 export interface NotebookRunInput {
   readonly sources: readonly NotebookSource[];
@@ -53,8 +54,8 @@ export interface NotebookRunInput {
   readonly pinnedKnownHosts: string | undefined;
   readonly containers: MountingContainers;
   readonly isLockHolderAlive: (holder: LockHolder) => Promise<boolean>;
-  /** progress, one line at a time, as it happens */
-  readonly say: (line: string) => void;
+  /** each step, as it happens */
+  readonly onEvent: (event: NotebookEvent) => void;
   readonly now?: () => Date;
   /** see PruneInput.marginMs; 60 s when absent */
   readonly pruneMarginMs?: number;
@@ -91,7 +92,6 @@ export interface NotebookReport {
 export const DEFAULT_PRUNE_MARGIN_MS = 60_000;
 /** file names listed per kind of change; the counts are always given */
 const LISTED_CHANGES = 200;
-const short = (commit: string): string => commit.slice(0, 8);
 
 interface RunContext {
   readonly input: NotebookRunInput;
@@ -151,7 +151,7 @@ export async function runNotebookDeploy(input: NotebookRunInput & { readonly dry
 
 async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport> {
   const { input, layout } = ctx;
-  const { say } = input;
+  const emit = input.onEvent;
   if (input.sources.length === 0) {
     return finish(ctx, 'failed', 'no notebook sources are configured; nothing published, the current set stays');
   }
@@ -164,7 +164,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     connectTimeoutSeconds: input.connectTimeoutSeconds,
   });
   const sources = results.map(sourceReport);
-  for (const result of results) say(describeResult(result));
+  for (const result of results) emit(fetchEvent(result));
 
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {
@@ -175,7 +175,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
   const plan = planTree(ok.map((r) => ({ number: r.number, dest: r.source.dest, files: r.files })));
   if (!plan.ok) {
     const labels = new Map(ok.map((r) => [r.number, r.label]));
-    for (const c of plan.collisions) say(describeCollision(c, labels));
+    for (const c of plan.collisions) emit(collisionEvent(c, labels));
     const message = `${plan.collisions.length} name collision${plan.collisions.length === 1 ? '' : 's'} between sources; nothing published, the current set stays: give the sources different destinations or globs`;
     return finish(ctx, 'failed', message, { sources, collisions: plan.collisions });
   }
@@ -209,7 +209,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     return finish(ctx, dryRun ? 'dry-run' : 'held', message, common);
   }
 
-  sayChanges(say, changes);
+  emitChanges(emit, changes);
   if (dryRun) {
     const message = `would publish ${plan.files.length} file${plan.files.length === 1 ? '' : 's'} to ${layout.target} (${countChanges(changes)})${state.kind === 'directory' ? `, keeping the directory there as a version for --rollback` : ''}`;
     return finish(ctx, 'dry-run', message, common);
@@ -220,7 +220,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
   const id = newVersionId(ctx.now(), fingerprint, taken);
   taken.add(id);
   const staging = stagingDir(layout, id);
-  say(`staging version ${id} (${plan.files.length} file${plan.files.length === 1 ? '' : 's'}) in ${staging}`);
+  emit({ type: 'staging', version: id, files: plan.files.length, dir: staging });
   const cacheBySource = new Map(ok.map((r) => [r.number, r.cacheDir]));
   await stageSet({
     dir: staging,
@@ -269,9 +269,9 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     await writeJournal(layout, journal);
     pruned = await prune(ctx, id, swap.replaced, journal);
     const unusedCaches = await removeUnusedCaches(cacheRoot, input.sources);
-    if (unusedCaches.length > 0) say(`removed the git caches of sources no longer listed: ${unusedCaches.join(', ')}`);
+    if (unusedCaches.length > 0) emit({ type: 'caches-removed', names: unusedCaches });
   } catch (error) {
-    say(`published, but tidying up after it failed: ${error instanceof Error ? error.message : String(error)}`);
+    emit({ type: 'tidy-up-failed', after: 'publish', reason: error instanceof Error ? error.message : String(error) });
   }
   return finish(ctx, 'published', message, { ...common, version: id, previous: swap.replaced, ...pruned });
 }
@@ -289,7 +289,7 @@ async function recover(ctx: RunContext, found: TargetState, journal: Journal): P
   let next = journal;
   if (state.kind === 'missing' && last !== undefined && present.has(last.to)) {
     await pointTargetAt(layout, last.to);
-    input.say(`restored ${layout.target} -> version ${last.to}: an earlier run had stopped before making the link`);
+    input.onEvent({ type: 'restored', target: layout.target, version: last.to });
     state = { kind: 'version', id: last.to };
   } else if (state.kind === 'version' && last?.to !== state.id) {
     const at = (await targetLinkTime(layout)) ?? ctx.now();
@@ -297,10 +297,10 @@ async function recover(ctx: RunContext, found: TargetState, journal: Journal): P
     next = { ...journal, swaps: [...journal.swaps, swap] };
     await ensureVersionsDir(layout);
     await writeJournal(layout, next);
-    input.say(`recorded the link to version ${state.id}, made at ${swap.at}, which the journal had missed`);
+    input.onEvent({ type: 'journal-repaired', version: state.id, at: swap.at });
   }
   const leftovers = await removeLeftovers(layout, present);
-  if (leftovers.length > 0) input.say(`removed what an earlier run left unfinished: ${leftovers.join(', ')}`);
+  if (leftovers.length > 0) input.onEvent({ type: 'leftovers-removed', names: leftovers });
   return { state, journal: next };
 }
 
@@ -337,7 +337,7 @@ async function adoptDirectory(ctx: RunContext, taken: Set<string>, files: Readon
   const next: Journal = { ...journal, swaps: [...journal.swaps, { at: ctx.now().toISOString(), from: null, to: id, why: 'adopt' }] };
   await writeJournal(layout, next);
   await moveTargetAside(layout, id);
-  input.say(`moved the existing directory ${layout.target} to version ${id}, kept as it is for --rollback`);
+  input.onEvent({ type: 'directory-adopted', target: layout.target, version: id });
   return { id, journal: next };
 }
 
@@ -362,7 +362,7 @@ async function swapTo(
     const at = ctx.now().toISOString();
     try {
       await pointTargetAt(layout, id);
-      ctx.input.say(`swapped ${layout.target} -> ${linkText(layout, id)}${from === undefined ? '' : ` (was version ${from})`}`);
+      ctx.input.onEvent({ type: why === 'rollback' ? 'rolled-back' : 'published', target: layout.target, link: linkText(layout, id), version: id, replaced: from });
       return { swaps: [...adopted, { at, from: from ?? null, to: id, why }], replaced: from };
     } catch (error) {
       if (attempt >= 3 || !isDirectoryInTheWay(error)) throw error;
@@ -372,7 +372,7 @@ async function swapTo(
       const swap: Swap = { at: ctx.now().toISOString(), from: from ?? null, to: aside, why: 'adopt' };
       adopted.push(swap);
       await writeJournal(layout, { ...journal, swaps: [...journal.swaps, ...adopted] });
-      ctx.input.say(`a directory appeared at ${layout.target} during the swap; moved it to version ${aside} and tried again`);
+      ctx.input.onEvent({ type: 'directory-in-the-way', target: layout.target, version: aside });
       from = aside;
     }
   }
@@ -385,7 +385,7 @@ async function prune(ctx: RunContext, current: string, previous: string | undefi
   try {
     containers = await input.containers([layout.target, layout.versionsDir]);
   } catch (error) {
-    input.say(`older versions are kept: Docker could not be asked which running containers mount them (${error instanceof Error ? error.message : String(error)})`);
+    input.onEvent({ type: 'prune-skipped', reason: error instanceof Error ? error.message : String(error) });
   }
   const decision = decidePrune({
     target: layout.target,
@@ -402,12 +402,12 @@ async function prune(ctx: RunContext, current: string, previous: string | undefi
     try {
       await removeVersion(layout, id);
       removed.push(id);
-      input.say(`removed version ${id}: no running container can have it mounted`);
+      input.onEvent({ type: 'pruned', version: id });
     } catch (error) {
-      input.say(`version ${id} could not be removed: ${error instanceof Error ? error.message : String(error)}`);
+      input.onEvent({ type: 'prune-failed', version: id, reason: error instanceof Error ? error.message : String(error) });
     }
   }
-  for (const k of decision.keep) if (k.id !== current && k.id !== previous) input.say(`kept version ${k.id}: ${k.why}`);
+  for (const k of decision.keep) if (k.id !== current && k.id !== previous) input.onEvent({ type: 'version-kept', version: k.id, why: k.why });
   const present = new Set(versions.filter((v) => !removed.includes(v)));
   if (removed.length > 0) await writeJournal(layout, trimJournal(journal, present));
   return { removedVersions: removed, keptVersions: decision.keep };
@@ -436,7 +436,7 @@ export async function rollbackNotebooks(input: NotebookRunInput): Promise<Notebo
     const before = (await readManifest(layout, state.id))?.files ?? {};
     const after = (await readManifest(layout, previous))?.files ?? (await scanFiles(versionDir(layout, previous)));
     const changes = diffFiles(before, after);
-    sayChanges(input.say, changes);
+    emitChanges(input.onEvent, changes);
     const swap = await swapTo(ctx, previous, state.id, 'rollback', new Set(present), journal);
     journal = { ...journal, swaps: [...journal.swaps, ...swap.swaps] };
     const message = `rolled back ${layout.target} from version ${state.id} to version ${previous} (${countChanges(changes)}); a scheduled run publishes the set of ${state.id} again only once a source moves`;
@@ -445,7 +445,7 @@ export async function rollbackNotebooks(input: NotebookRunInput): Promise<Notebo
       await writeJournal(layout, journal);
       pruned = await prune(ctx, previous, state.id, journal);
     } catch (error) {
-      input.say(`rolled back, but tidying up after it failed: ${error instanceof Error ? error.message : String(error)}`);
+      input.onEvent({ type: 'tidy-up-failed', after: 'rollback', reason: error instanceof Error ? error.message : String(error) });
     }
     return finish(ctx, 'rolled-back', message, { changes, version: previous, previous: state.id, ...pruned });
   });
@@ -457,20 +457,17 @@ function sourceReport(result: SourceResult): SourceReport {
     : { label: result.label, commit: undefined, previous: undefined, files: 0, error: result.reason };
 }
 
-function describeResult(result: SourceResult): string {
-  if (!result.ok) return `failed: ${result.reason}`;
-  const moved = result.previous === undefined ? 'first fetch' : result.previous === result.commit ? 'not moved' : `moved from ${short(result.previous)}`;
-  const key = result.key.path === undefined ? '' : `, deploy key ${result.key.path} (${result.key.reason})`;
-  const skipped = result.skipped.length === 0 ? '' : `; ${result.skipped.length} matched path${result.skipped.length === 1 ? ' is' : 's are'} not a regular file and not published: ${result.skipped.slice(0, 10).join(', ')}`;
-  return `${result.label}: commit ${result.commit} (${moved}), ${result.files.length} file${result.files.length === 1 ? '' : 's'} matching ${result.source.glob}${result.source.dest === '' ? '' : ` into ${result.source.dest}/`}${key}${skipped}`;
+function fetchEvent(result: SourceResult): NotebookEvent {
+  const { number, label } = result;
+  if (!result.ok) return { type: 'source-failed', number, label, reason: result.reason };
+  const { source, commit, previous, files, key, skipped } = result;
+  return { type: 'source-fetched', number, label, commit, previous, files: files.length, glob: source.glob, dest: source.dest, key, skipped };
 }
 
-function describeCollision(c: Collision, labels: ReadonlyMap<number, string>): string {
-  const first = labels.get(c.first) ?? `source ${c.first}`;
-  const second = labels.get(c.second) ?? `source ${c.second}`;
-  return c.kind === 'same-path'
-    ? `collision: ${c.path} is published by both ${first} and ${second}`
-    : `collision: ${c.path} is a file of ${first} but a directory of ${second}`;
+function collisionEvent(c: Collision, labels: ReadonlyMap<number, string>): NotebookEvent {
+  const firstLabel = labels.get(c.first) ?? `source ${c.first}`;
+  const secondLabel = labels.get(c.second) ?? `source ${c.second}`;
+  return { type: 'collision', path: c.path, kind: c.kind, first: c.first, firstLabel, second: c.second, secondLabel };
 }
 
 function countChanges(changes: FileChanges): string {
@@ -479,9 +476,9 @@ function countChanges(changes: FileChanges): string {
     : `${changes.added.length} added, ${changes.changed.length} changed, ${changes.removed.length} removed`;
 }
 
-function sayChanges(say: (line: string) => void, changes: FileChanges): void {
-  for (const [kind, files] of [['added', changes.added], ['changed', changes.changed], ['removed', changes.removed]] as const) {
-    for (const file of files.slice(0, LISTED_CHANGES)) say(`  ${kind}: ${file}`);
-    if (files.length > LISTED_CHANGES) say(`  ... and ${files.length - LISTED_CHANGES} more ${kind}`);
+function emitChanges(emit: (event: NotebookEvent) => void, changes: FileChanges): void {
+  for (const [change, files] of [['added', changes.added], ['changed', changes.changed], ['removed', changes.removed]] as const) {
+    for (const file of files.slice(0, LISTED_CHANGES)) emit({ type: 'file-changed', change, path: file });
+    if (files.length > LISTED_CHANGES) emit({ type: 'more-changes', change, count: files.length - LISTED_CHANGES });
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
 import { runDeploy, type DeployReport } from '../../src/autodeploy/deploy.js';
+import { deployEventText } from '../../src/core/deploy-event-text.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
@@ -11,6 +12,8 @@ import { commitFiles, git } from '../fixtures/git-repos.js';
 import { BROKEN_WEB, createGitPlatform, HEALTHY_WEB, run, webCompose, type GitPlatform } from '../fixtures/platform.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
+import { parseEventLine } from '../../src/core/event-line.js';
+import { runCli } from '../helpers/cli.js';
 
 // The deploy flow in this process against a real compose project and real git checkouts:
 // the decisions that must hold before anything is changed, and the no-retry rule.
@@ -48,7 +51,7 @@ describe('the deploy flow', () => {
       dryRun: false,
       containers: dockerComposeContainers(connectDocker()),
       isLockHolderAlive: async () => true,
-      say: (line) => lines.push(line),
+      onEvent: (event) => lines.push(deployEventText(event)),
     });
   }
 
@@ -139,5 +142,23 @@ describe('the deploy flow', () => {
       if (held.acquired) await held.lock.release();
     }
     expect((await deploy()).outcome).toBe('deployed');
+  });
+
+  it('prints the same steps as event lines when `autodeploy deploy` runs as the autodeploy job', async () => {
+    // As the job's container has it (src/autodeploy/job.ts).
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, COMPOSE_DIR: platform.composeDir };
+    const argv = ['deploy', '--dry-run', '--env-file', platform.envFile];
+    const prose = await runCli(argv, env);
+    const asJob = await runCli(argv, { ...env, AUTODEPLOY_JOB: 'autodeploy', AUTODEPLOY_RUN: 'r1' });
+    expect(prose.code, prose.stderr).toBe(0);
+    expect(asJob.code, asJob.stderr).toBe(0);
+
+    const events = asJob.stdout.trimEnd().split('\n').map((line) => parseEventLine(line));
+    expect(events.map((e) => e?.event)).toEqual(['deploy.started', 'deploy.checkout-judged', 'deploy.decision', 'deploy.finished']);
+    expect(events[1]?.fields).toMatchObject({ path: checkoutRootOf(platform.composeDir), verdict: 'up-to-date', ahead: 0, behind: 0, head: await platform.head() });
+    expect(events[3]?.fields).toMatchObject({ outcome: 'dry-run', exitCode: 0 });
+    // The sentences are the lines a person gets, but for the times in the first and the last.
+    const untimed = (line: string): string => line.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T').replace(/\(\d+\.\ds\)/, '(Ns)');
+    expect(events.map((e) => untimed(e?.msg ?? ''))).toEqual(prose.stdout.trimEnd().split('\n').map(untimed));
   });
 });

@@ -6,7 +6,9 @@ import { lockHolderAlive } from '../../src/cli/deploy-setup.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookReport, type NotebookRunInput } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/core/notebook-source.js';
+import { notebookEventText } from '../../src/core/notebook-event-text.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
+import { parseEventLine } from '../../src/core/event-line.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
 
@@ -50,7 +52,7 @@ async function scene(): Promise<Scene> {
     pinnedKnownHosts: undefined,
     containers: dockerMountingContainers(connectDocker()),
     isLockHolderAlive: lockHolderAlive(process.env),
-    say: (line) => lines.push(line),
+    onEvent: (event) => lines.push(notebookEventText(event)),
     gitTimeoutMs: 30_000,
   });
   return {
@@ -462,5 +464,45 @@ describe('autodeploy notebooks', () => {
     const invalid = await cli(['notebooks', '--env-file', envFile]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain(`${envFile}:7: AUTODEPLOY_NOTEBOOK_SOURCES: the line "not a url at all"`);
+  });
+
+  it('writes each step as an event line when it runs as the notebookdeploy job, secrets masked', async () => {
+    const s = await scene();
+    const bare = await createBareUpstream(s.upstreams, 'job', { 'a.ipynb': nb('a'), 'b.ipynb': nb('b') });
+    const envFile = path.join(s.root, 'env.local');
+    const sources = (line: string): Promise<void> =>
+      writeFile(
+        envFile,
+        [`AUTODEPLOY_STATE_DIR=${s.stateDir}`, `JUPYTERHUB_USER_DATA_DIR=${path.dirname(s.target)}`, 'NOTEBOOK_TOKEN=hush-hush-value', `AUTODEPLOY_NOTEBOOK_SOURCES="${line}"`, ''].join('\n'),
+      );
+    const asJob = (argv: string[]): ReturnType<typeof runCli> =>
+      runCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, AUTODEPLOY_DEFAULTS_FILE: DEFAULTS_FILE, AUTODEPLOY_JOB: 'notebookdeploy', AUTODEPLOY_RUN: 'r1' });
+
+    await sources(`${bare} main`);
+    const published = await asJob(['notebooks', '--env-file', envFile]);
+    expect(published.code, published.stderr).toBe(0);
+    const lines = published.stdout.trimEnd().split('\n').map((line) => parseEventLine(line));
+    expect(lines.every((line) => line !== undefined)).toBe(true);
+    expect(lines.map((line) => line?.event)).toEqual([
+      'notebooks.started',
+      'notebooks.source-fetched',
+      'notebooks.file-changed',
+      'notebooks.file-changed',
+      'notebooks.staging',
+      'notebooks.published',
+      'notebooks.finished',
+    ]);
+    expect(lines[1]?.fields).toMatchObject({ number: 1, commit: expect.stringMatching(/^[0-9a-f]{40}$/), files: 2, glob: '*.ipynb' });
+    expect(lines[6]?.fields).toMatchObject({ outcome: 'published', exitCode: 0, changes: { added: 2, changed: 0, removed: 0 } });
+    expect(lines[6]?.msg).toMatch(/^notebooks finished at .* \(\d+\.\ds\): published: published version \S+ to /);
+    expect(lines.map((line) => line?.msg)).toContain('  added: a.ipynb');
+
+    await sources('https://hush-hush-value@127.0.0.1:9/nothing.git main');
+    const failed = await asJob(['notebooks', '--env-file', envFile]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).not.toContain('hush-hush-value');
+    const failure = failed.stdout.split('\n').map((line) => parseEventLine(line)).find((line) => line?.event === 'notebooks.source-failed');
+    expect(failure?.msg).toMatch(/^failed: source 1/);
+    expect(failure?.fields['reason']).toBe(failure?.msg.slice('failed: '.length));
   });
 });

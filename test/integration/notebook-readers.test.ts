@@ -7,6 +7,7 @@ import { dockerMountingContainers } from '../../src/docker/mounting-containers.j
 import { connectDocker } from '../../src/docker/job-containers.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/core/notebook-source.js';
+import { notebookEventText } from '../../src/core/notebook-event-text.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, removeTempDir } from '../fixtures/git-repos.js';
 import { run } from '../fixtures/platform.js';
 import { TEST_IMAGE } from '../helpers/scheduler-env.js';
@@ -59,7 +60,7 @@ function publisher(root: string, bare: string, pruneMarginMs?: number) {
       pinnedKnownHosts: undefined,
       containers: dockerMountingContainers(connectDocker()),
       isLockHolderAlive: lockHolderAlive(process.env),
-      say: (line) => lines.push(line),
+      onEvent: (event) => lines.push(notebookEventText(event)),
       dryRun: false,
       ...(pruneMarginMs === undefined ? {} : { pruneMarginMs }),
     });

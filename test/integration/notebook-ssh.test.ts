@@ -8,6 +8,7 @@ import { SHARED_DEPLOY_KEY } from '../../src/git/deploy-keys.js';
 import { cacheDirFor } from '../../src/git/source-cache.js';
 import { runNotebookDeploy, type NotebookReport } from '../../src/notebooks/notebook-deploy.js';
 import type { NotebookSource } from '../../src/core/notebook-source.js';
+import { notebookEventText } from '../../src/core/notebook-event-text.js';
 import { createBareUpstream, generateDeployKey, git, makeTempDir, pushUpstream, removeTempDir, type DeployKey } from '../fixtures/git-repos.js';
 import { requireOpenSshClient, startSshGitServer, type SshGitServer } from '../fixtures/ssh-git-server.js';
 import { tracingPackets } from '../fixtures/git-trace.js';
@@ -71,7 +72,7 @@ async function scene(options: { pinnedKnownHosts?: string | undefined; keyRootDi
       pinnedKnownHosts: 'pinnedKnownHosts' in options ? options.pinnedKnownHosts : pinned,
       containers: dockerMountingContainers(connectDocker()),
       isLockHolderAlive: lockHolderAlive(process.env),
-      say: (line) => lines.push(line),
+      onEvent: (event) => lines.push(notebookEventText(event)),
       dryRun: false,
       gitTimeoutMs: 30_000,
       connectTimeoutSeconds: 5,
