@@ -4,8 +4,8 @@ import type { ContainerSpec, ExecSpec } from './job.js';
 import type { OutputLine, RunContainer, RunMeta, SelfContainer } from './run.js';
 
 /**
- * The project's view of the Docker engine: only what job runs need.
- * Everything else in the code talks to this, never to dockerode.
+ * What job runs need of the Docker engine. The runner talks to this, never to dockerode:
+ * src/docker/job-containers.ts maps it onto the engine, and the unit tests onto memory.
  */
 export interface JobContainers {
   /** Creates (not starts) the run's container; ContainerNameInUse if the name is taken. */
