@@ -55,7 +55,7 @@ for d in "$@"; do
     (
       cd "$d" 2>/dev/null || exit 0
       export GIT_SSH_COMMAND="$s"
-      git ls-remote --heads >"$out/$i.remote" 2>"$out/$i.remote-err"
+      git ls-remote --upload-pack=git-upload-pack --heads >"$out/$i.remote" 2>"$out/$i.remote-err"
       printf '\\0#exit %s\\0' "$?" >>"$out/$i.remote"
     ) &
   fi
@@ -96,7 +96,7 @@ async function runShell(out: string, requests: readonly FirstLookRequest[], time
   requests.forEach((r, i) => {
     if (r.sshCommand !== undefined) env[`SSH_${i}`] = r.sshCommand;
   });
-  const { timedOut } = await runGitScript({ script: SCRIPT, args: [out, ...requests.map((r) => r.path)], env, timeoutMs });
+  const { timedOut } = await runGitScript({ script: SCRIPT, args: [out, ...requests.map((r) => r.path)], env, timeoutMs, trusted: requests.map((r) => r.path) });
   return timedOut;
 }
 

@@ -4,6 +4,7 @@
 // shell script (runGitScript), stopped whole after a timeout, whose commands report their own
 // exit codes.
 
+import { realpathSync } from 'node:fs';
 import { quote } from 'shell-quote';
 import { GitError as SimpleGitError, GitPluginError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { GitError } from './git-error.js';
@@ -21,11 +22,46 @@ export interface GitClientOptions {
 }
 
 /**
- * `-c` settings of every git command. safe.directory: the deploy runs as root over checkouts
- * owned by the operator's user, which git refuses since 2.35.2 otherwise
- * (https://git-scm.com/docs/git-config#Documentation/git-config.txt-safedirectory).
+ * `-c` settings of every git command: git obeys the scheduler, not the checkout. Settings on
+ * the command line win over a repository's own .git/config, so nothing a checkout configures
+ * can run a command: no fsmonitor, no hooks, no credential helper, no ext:: or fd:: transport,
+ * no ssh or askpass program of its own, and upload-pack is git's own (also given by option to
+ * every fetch and ls-remote, for remotes not named origin).
+ * https://git-scm.com/docs/git-config
  */
-const GIT_CONFIG = ['safe.directory=*', 'core.quotePath=false'] as const;
+const GIT_CONFIG = [
+  'core.quotePath=false',
+  'core.fsmonitor=false',
+  'core.hooksPath=/dev/null',
+  'core.sshCommand=ssh',
+  'credential.helper=',
+  'protocol.ext.allow=never',
+  'protocol.fd.allow=never',
+  'remote.origin.uploadpack=git-upload-pack',
+  'remote.origin.receivepack=git-receive-pack',
+] as const;
+
+/** git's own upload-pack, for every fetch and ls-remote: a checkout's remote.<name>.uploadpack may name any program. */
+export const OWN_UPLOAD_PACK = '--upload-pack=git-upload-pack';
+
+/**
+ * safe.directory for exactly the configured checkouts: the deploy runs as root over checkouts
+ * owned by the operator's user, which git refuses since 2.35.2 otherwise
+ * (https://git-scm.com/docs/git-config#Documentation/git-config.txt-safedirectory). A
+ * repository elsewhere, or found by walking up from a configured path, stays untrusted.
+ */
+export function gitSettings(trusted: readonly string[]): string[] {
+  const paths = new Set<string>();
+  for (const path of trusted) {
+    paths.add(path);
+    try {
+      paths.add(realpathSync(path));
+    } catch {
+      // a path that does not exist yet (a cache about to be created) is trusted as written
+    }
+  }
+  return [...[...paths].map((path) => `safe.directory=${path}`), ...GIT_CONFIG];
+}
 
 /** git, run in one checkout. */
 export interface GitClient {
@@ -55,6 +91,9 @@ export function sealedEnv(sshCommand: string | undefined): Record<string, string
     LC_ALL: 'C',
     // A deploy runs unattended: a prompt for a user name or a passphrase must fail, not wait.
     GIT_TERMINAL_PROMPT: '0',
+    // Over a checkout's core.askPass: asking for a password fails at once, and runs nothing of its.
+    GIT_ASKPASS: 'false',
+    SSH_ASKPASS: 'false',
   };
   for (const name of ['HOME', 'TMPDIR'] as const) {
     const value = process.env[name];
@@ -73,10 +112,20 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   const simpleGitOptions: Partial<SimpleGitOptions> = {
     baseDir: path,
-    config: [...GIT_CONFIG],
+    config: gitSettings([path]),
     timeout: { block: timeoutMs },
-    allowEnvironment: ['GIT_TERMINAL_PROMPT', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
-    unsafe: { allowUnsafeSshCommand: options.sshCommand !== undefined },
+    allowEnvironment: ['GIT_TERMINAL_PROMPT', 'GIT_ASKPASS', 'SSH_ASKPASS', ...(options.sshCommand === undefined ? [] : ['GIT_SSH_COMMAND'])],
+    // simple-git refuses every -c key that can name a program, whatever its value; ours name
+    // none (they switch those off), and only the constants of GIT_CONFIG are passed that way.
+    unsafe: {
+      allowUnsafeSshCommand: true,
+      allowUnsafeFsMonitor: true,
+      allowUnsafeHooksPath: true,
+      allowUnsafeCredentialHelper: true,
+      allowUnsafePack: true,
+      allowUnsafeProtocolOverride: true,
+      allowUnsafeAskPass: true,
+    },
     errors(error, result) {
       if (error instanceof GitPluginError) return error;
       // exitCode is null at run time when git was killed by a signal that was not ours.
@@ -148,6 +197,8 @@ export interface GitScriptOptions {
   readonly env?: Readonly<Record<string, string>> | undefined;
   /** the script and every git and ssh under it are killed after this long */
   readonly timeoutMs: number;
+  /** the checkouts the script's git runs in: the only ones git trusts (safe.directory) */
+  readonly trusted: readonly string[];
 }
 
 export interface GitScriptOutcome {
@@ -157,7 +208,9 @@ export interface GitScriptOutcome {
 }
 
 // A function, not an alias: aliases are not expanded in a non-interactive bash.
-const GIT_FUNCTION = `git() { command git ${GIT_CONFIG.map((setting) => `-c ${quote([setting])}`).join(' ')} "$@"; }`;
+function gitFunction(trusted: readonly string[]): string {
+  return `git() { command git ${gitSettings(trusted).map((setting) => `-c ${quote([setting])}`).join(' ')} "$@"; }`;
+}
 
 /**
  * Runs many git commands in one shell: starting a process blocks Node for milliseconds, a
@@ -167,7 +220,7 @@ const GIT_FUNCTION = `git() { command git ${GIT_CONFIG.map((setting) => `-c ${qu
  */
 export async function runGitScript(options: GitScriptOptions): Promise<GitScriptOutcome> {
   const result = await runProcess({
-    argv: ['sh', '-c', `${GIT_FUNCTION}\n${options.script}`, 'sh', ...options.args],
+    argv: ['sh', '-c', `${gitFunction(options.trusted)}\n${options.script}`, 'sh', ...options.args],
     env: { ...options.env, ...sealedEnv(undefined) },
     timeoutMs: options.timeoutMs,
     // Its own process group, so that a stop reaches every git and ssh under it.

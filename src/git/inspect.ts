@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../core/checkout.js';
 import { chooseDeployKey, type DeployKeyPick } from './deploy-keys.js';
 import { describeFetchFailure } from './fetch-failure.js';
-import { commitOf, DEFAULT_GIT_TIMEOUT_MS, gitClient, type GitClient } from './git-client.js';
+import { commitOf, DEFAULT_GIT_TIMEOUT_MS, gitClient, OWN_UPLOAD_PACK, type GitClient } from './git-client.js';
 import { firstLook, type FirstLook, type RawRemoteAnswer } from './first-look.js';
 import { GitError } from './git-error.js';
 import { sshSetup } from './known-hosts.js';
@@ -184,7 +184,7 @@ async function finish(prepared: Asking, look: FirstLook | undefined, options: In
 type Advertised = Map<string, string> | GitError;
 
 function advertisedFrom(path: string, answer: RawRemoteAnswer, timeoutMs: number): Advertised {
-  const args = ['ls-remote', '--heads'];
+  const args = ['ls-remote', OWN_UPLOAD_PACK, '--heads'];
   if (answer.exitCode === 0) return parseAdvertised(answer.stdout);
   return new GitError({
     args,
@@ -308,14 +308,14 @@ async function fetchUpstream(path: string, local: GitClient, upstream: Upstream,
   }
   const git = gitClient(path, { sshCommand, timeoutMs: options.timeoutMs });
   try {
-    const advertised = options.advertised ?? parseAdvertised(await git.run(['ls-remote', '--', upstream.remote, upstream.remoteRef]));
+    const advertised = options.advertised ?? parseAdvertised(await git.run(['ls-remote', OWN_UPLOAD_PACK, '--', upstream.remote, upstream.remoteRef]));
     const remoteHead = advertised.get(upstream.remoteRef);
     if (remoteHead === undefined) {
       return { kind: 'branch-not-found', message: `${path}: ${upstream.remoteRef} on ${options.remoteUrl}: the upstream branch no longer exists on the remote; push it again or set another upstream (git branch --set-upstream-to)` };
     }
     // Nothing to fetch when HEAD or the remote-tracking ref is there already.
     if (remoteHead === options.head || remoteHead === (await commitOf(local, upstream.ref))) return { remoteHead };
-    await git.run(['fetch', '--no-write-fetch-head', '--', upstream.remote, `+${upstream.remoteRef}:${upstream.ref}`]);
+    await git.run(['fetch', OWN_UPLOAD_PACK, '--no-write-fetch-head', '--', upstream.remote, `+${upstream.remoteRef}:${upstream.ref}`]);
     return { remoteHead };
   } catch (error) {
     if (!(error instanceof GitError)) throw error;

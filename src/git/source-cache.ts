@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { commitOf, gitClient } from './git-client.js';
+import { commitOf, gitClient, OWN_UPLOAD_PACK } from './git-client.js';
 import { GitError } from './git-error.js';
 
 export interface CacheFetchOptions {
@@ -84,7 +84,7 @@ export async function fetchIntoCache(dir: string, options: CacheFetchOptions): P
   }
 
   try {
-    await git.run(['fetch', '--quiet', '--no-write-fetch-head', '--no-tags', '--no-recurse-submodules', '--', options.url, `+${ref ?? 'HEAD'}:${localRef}`]);
+    await git.run(['fetch', OWN_UPLOAD_PACK, '--quiet', '--no-write-fetch-head', '--no-tags', '--no-recurse-submodules', '--', options.url, `+${ref ?? 'HEAD'}:${localRef}`]);
   } catch (error) {
     if (error instanceof GitError && (error.kind === 'branch-not-found' || /not our ref|unadvertised object|no such remote ref/i.test(error.stderr))) {
       const what = ref === undefined ? 'the remote has no default branch (HEAD)' : `the remote has no branch, tag or commit "${ref}"`;
