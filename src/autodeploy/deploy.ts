@@ -17,6 +17,7 @@ import {
 } from '../docker/compose.js';
 import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from '../core/compose-services.js';
 import type { Decision } from '../core/decide.js';
+import { shortId } from '../core/short-id.js';
 import { DeployState, type CommitSet } from '../state/deploy-state.js';
 import { acquireDeployLock, type LockHolder } from '../state/lock.js';
 import { verifyServices, type VerifyReport } from './verify.js';
@@ -60,8 +61,6 @@ export interface DeployInput {
   readonly say: (line: string) => void;
   readonly now?: () => Date;
 }
-
-const short = (commit: string): string => commit.slice(0, 8);
 
 /**
  * The autodeploy flow: check -> lock -> pull -> compose up -> verify -> roll back.
@@ -175,7 +174,7 @@ async function deploy(
     if (verify.ok) {
       await state.clearFailure();
       await state.end();
-      const message = `deploy succeeded: ${deployed.map((m) => `${m.path} ${short(m.from)}..${short(m.to)}`).join(', ')}`;
+      const message = `deploy succeeded: ${deployed.map((m) => `${m.path} ${shortId(m.from)}..${shortId(m.to)}`).join(', ')}`;
       say(message);
       return finish('deployed', message, { verify });
     }
@@ -236,7 +235,7 @@ async function rollBack(
     try {
       await moveBack(move.path, move.from);
       if (input.settings.codeOwnership !== undefined) await chownTree(move.path, input.settings.codeOwnership);
-      say(`  ${move.path}: back to ${short(move.from)}`);
+      say(`  ${move.path}: back to ${shortId(move.from)}`);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       problems.push(reason);
@@ -261,8 +260,8 @@ async function pull(path: string, to: string | undefined, deployed: boolean, inp
   if (move.from === move.to) return undefined;
   if (input.settings.codeOwnership !== undefined) await chownTree(path, input.settings.codeOwnership);
   const commits = await commitsBetween(path, move.from, move.to);
-  say(`${deployed ? 'pulled' : 'fast-forwarded (no deploy)'} ${path}: ${short(move.from)}..${short(move.to)}`);
-  for (const c of commits) say(`  ${short(c.commit)} ${c.subject}`);
+  say(`${deployed ? 'pulled' : 'fast-forwarded (no deploy)'} ${path}: ${shortId(move.from)}..${shortId(move.to)}`);
+  for (const c of commits) say(`  ${shortId(c.commit)} ${c.subject}`);
   return { path, from: move.from, to: move.to, commits, deployed };
 }
 
@@ -286,7 +285,7 @@ function describeFailure(verify: VerifyReport): string {
 }
 
 function describeCommits(commits: CommitSet): string {
-  return Object.entries(commits).map(([path, commit]) => `${path}@${short(commit)}`).join(', ');
+  return Object.entries(commits).map(([path, commit]) => `${path}@${shortId(commit)}`).join(', ');
 }
 
 function describeKey(key: { path: string | undefined; reason: string }): string {

@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { acquireDeployLock, type LockHolder } from '../state/lock.js';
 import { redactCredentials } from '../core/remote-url.js';
+import { NOTEBOOK_COMMIT_LENGTH, shortId } from '../core/short-id.js';
 import { hostKeyPolicy } from '../git/ssh-command.js';
 import { fetchSources, removeUnusedCaches, type SourceResult } from './fetch-sources.js';
 import { previousVersion, rolledBackFrom, trimJournal, type Journal, type Swap } from './journal.js';
@@ -91,7 +92,6 @@ export interface NotebookReport {
 export const DEFAULT_PRUNE_MARGIN_MS = 60_000;
 /** file names listed per kind of change; the counts are always given */
 const LISTED_CHANGES = 200;
-const short = (commit: string): string => commit.slice(0, 8);
 
 interface RunContext {
   readonly input: NotebookRunInput;
@@ -459,7 +459,7 @@ function sourceReport(result: SourceResult): SourceReport {
 
 function describeResult(result: SourceResult): string {
   if (!result.ok) return `failed: ${result.reason}`;
-  const moved = result.previous === undefined ? 'first fetch' : result.previous === result.commit ? 'not moved' : `moved from ${short(result.previous)}`;
+  const moved = result.previous === undefined ? 'first fetch' : result.previous === result.commit ? 'not moved' : `moved from ${shortId(result.previous, NOTEBOOK_COMMIT_LENGTH)}`;
   const key = result.key.path === undefined ? '' : `, deploy key ${result.key.path} (${result.key.reason})`;
   const skipped = result.skipped.length === 0 ? '' : `; ${result.skipped.length} matched path${result.skipped.length === 1 ? ' is' : 's are'} not a regular file and not published: ${result.skipped.slice(0, 10).join(', ')}`;
   return `${result.label}: commit ${result.commit} (${moved}), ${result.files.length} file${result.files.length === 1 ? '' : 's'} matching ${result.source.glob}${result.source.dest === '' ? '' : ` into ${result.source.dest}/`}${key}${skipped}`;
