@@ -1,14 +1,13 @@
+import { parseDuration } from '../core/duration.js';
 import { formatJson, formatText } from '../logging/format.js';
 import { listLogNames, readLogs } from '../logging/read-logs.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, write, type Command } from './common.js';
 import { directorySetting } from './directory-setting.js';
 
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** `--since`: an ISO date/time, or an age such as 30m, 2h, 1d. */
 export function parseSince(text: string, now: Date): Date {
-  const age = /^(\d+)([smhd])$/.exec(text);
-  if (age) return new Date(now.getTime() - Number(age[1]) * (UNITS[age[2] ?? 's'] ?? 1_000));
+  const age = parseDuration(text, { days: true });
+  if (age !== undefined) return new Date(now.getTime() - age);
   const date = new Date(text);
   if (Number.isNaN(date.getTime())) {
     throw new UsageError(`--since "${text}" is neither a date (2026-11-22T10:00) nor an age (30m, 2h, 1d)`);

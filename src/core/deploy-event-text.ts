@@ -4,8 +4,9 @@
 import type { DeployKeyChoice } from './checkout.js';
 import type { CommitSet } from './deploy-record.js';
 import type { DeployEvent } from './deploy-events.js';
+import { shortId } from './short-id.js';
 
-const short = (commit: string): string => commit.slice(0, 8);
+const short = (commit: string): string => shortId(commit);
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 export function deployEventText(event: DeployEvent): string {

@@ -3,8 +3,9 @@
 // notebookdeploy.log.
 
 import type { NotebookEvent } from './notebook-events.js';
+import { shortId } from './short-id.js';
 
-const short = (commit: string): string => commit.slice(0, 8);
+const short = (commit: string): string => shortId(commit);
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 /** matched paths that are not regular files, named in a fetch's line */
 const LISTED_SKIPPED = 10;

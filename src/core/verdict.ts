@@ -1,4 +1,5 @@
 import type { CheckoutState, CheckoutVerdict, Verdict } from './checkout.js';
+import { shortId } from './short-id.js';
 
 const LISTED_DIRTY_FILES = 5;
 
@@ -23,7 +24,7 @@ function decide(s: CheckoutState): readonly [Verdict, string] {
   if (s.isRepo && s.dirtyFiles.length > 0) return ['dirty', dirtyReason(s)];
   if (s.error !== undefined) return ['error', s.error];
   if (!s.isRepo) return ['error', `${s.path} is not a git checkout`];
-  const at = s.head === undefined ? '' : ` at ${short(s.head)}`;
+  const at = s.head === undefined ? '' : ` at ${shortId(s.head)}`;
   if (s.branch === undefined) {
     return ['detached', `${s.path} has a detached HEAD${at}, so it follows no branch: check out the branch to deploy (git switch <branch>)`];
   }
@@ -47,13 +48,9 @@ function dirtyReason(s: CheckoutState): string {
 }
 
 function target(s: CheckoutState): string {
-  return s.head !== undefined && s.upstreamHead !== undefined ? ` (${short(s.head)}..${short(s.upstreamHead)})` : '';
+  return s.head !== undefined && s.upstreamHead !== undefined ? ` (${shortId(s.head)}..${shortId(s.upstreamHead)})` : '';
 }
 
 function commits(n: number): string {
   return `${n} commit${n === 1 ? '' : 's'}`;
-}
-
-function short(commit: string): string {
-  return commit.slice(0, 12);
 }

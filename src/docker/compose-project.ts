@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { ComposeContainers, ContainerStatus, ServiceContainer } from '../core/ports.js';
 import { DockerError } from './errors.js';
 import { containerName, dockerTime, inspectContainer } from './inspect.js';
+import { shortId } from '../core/short-id.js';
 
 // Labels compose (v1 and v2 alike) puts on every container it creates.
 // https://github.com/docker/compose/blob/v2/pkg/api/labels.go
@@ -23,7 +24,7 @@ export function dockerComposeContainers(docker: Docker): ComposeContainers {
       for (const summary of summaries) {
         if (summary.Labels?.[LABEL_COMPOSE_ONEOFF] === 'True') continue;
         // Gone between list and inspect: compose replacing it, for instance.
-        const info = await inspectContainer(docker, summary.Id, summary.Id.slice(0, 12));
+        const info = await inspectContainer(docker, summary.Id, shortId(summary.Id));
         if (info === undefined) continue;
         const container = toServiceContainer(info);
         if (container !== undefined) found.push(container);
@@ -32,7 +33,7 @@ export function dockerComposeContainers(docker: Docker): ComposeContainers {
     },
 
     async projectOf(containerId) {
-      const info = await inspectContainer(docker, containerId, containerId.slice(0, 12));
+      const info = await inspectContainer(docker, containerId, shortId(containerId));
       return info?.Config.Labels?.[LABEL_COMPOSE_PROJECT] || undefined;
     },
   };

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { parse as parseDotEnv } from 'dotenv';
 import { splitWords } from '../core/shell-words.js';
 import type { ComposeContainers } from '../core/ports.js';
 import { parseComposeConfig } from '../core/compose-services.js';
@@ -228,7 +229,7 @@ export function normalizeProjectName(name: string): string {
   return name.toLowerCase().replace(/[^-_a-z0-9]/g, '');
 }
 
-/** A KEY=value from compose's `.env` file (simple lines, optional quotes); undefined when absent. */
+/** A value from compose's `.env` file; undefined when the file or the key is absent. */
 async function dotEnvValue(path: string, key: string): Promise<string | undefined> {
   let text: string;
   try {
@@ -236,14 +237,5 @@ async function dotEnvValue(path: string, key: string): Promise<string | undefine
   } catch {
     return undefined;
   }
-  let value: string | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim().replace(/^export\s+/, '');
-    if (!line.startsWith(`${key}=`)) continue;
-    value = line
-      .slice(key.length + 1)
-      .trim()
-      .replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return value;
+  return parseDotEnv(text)[key];
 }

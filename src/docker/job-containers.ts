@@ -7,6 +7,7 @@ import type { JobContainers } from '../core/ports.js';
 import type { OutputLine, RunContainer, RunMeta } from '../core/run.js';
 import { FrameLineSplitter } from './frames.js';
 import { containerName, dockerTime, inspectContainer } from './inspect.js';
+import { shortId } from '../core/short-id.js';
 
 export interface DockerConnection {
   /** unix socket path; defaults to DOCKER_HOST's `unix://` path or /var/run/docker.sock */
@@ -43,7 +44,7 @@ export function dockerJobContainers(docker: Docker): JobContainers {
         await docker.getContainer(id).start();
       } catch (error) {
         // 304: already started, which is what we wanted.
-        if (statusOf(error) !== 304) throw new DockerError(`start of ${id.slice(0, 12)}`, error);
+        if (statusOf(error) !== 304) throw new DockerError(`start of ${shortId(id)}`, error);
       }
     },
 
@@ -76,7 +77,7 @@ export function dockerJobContainers(docker: Docker): JobContainers {
         const result = (await docker.getContainer(id).wait()) as { StatusCode?: number };
         return result.StatusCode ?? -1;
       } catch (error) {
-        throw new DockerError(`wait for ${id.slice(0, 12)}`, error);
+        throw new DockerError(`wait for ${shortId(id)}`, error);
       }
     },
 
@@ -86,7 +87,7 @@ export function dockerJobContainers(docker: Docker): JobContainers {
       } catch (error) {
         // 304: already stopped; 404: already gone.
         const status = statusOf(error);
-        if (status !== 304 && status !== 404) throw new DockerError(`stop of ${id.slice(0, 12)}`, error);
+        if (status !== 304 && status !== 404) throw new DockerError(`stop of ${shortId(id)}`, error);
       }
     },
 
@@ -96,7 +97,7 @@ export function dockerJobContainers(docker: Docker): JobContainers {
       } catch (error) {
         // 404: already gone; 409: removal already in progress.
         const status = statusOf(error);
-        if (status !== 404 && status !== 409) throw new DockerError(`remove of ${id.slice(0, 12)}`, error);
+        if (status !== 404 && status !== 409) throw new DockerError(`remove of ${shortId(id)}`, error);
       }
     },
 
@@ -195,7 +196,7 @@ async function* followOutput(
   try {
     stream = await docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true });
   } catch (error) {
-    throw new DockerError(`logs of ${id.slice(0, 12)}`, error);
+    throw new DockerError(`logs of ${shortId(id)}`, error);
   }
   // On abort the scheduler is shutting down: stop reading, leave the container running
   // (the next scheduler re-attaches), and do not flush a partial line as if it were whole.
@@ -212,7 +213,7 @@ async function* followOutput(
     }
   } catch (error) {
     if (signal?.aborted) return;
-    throw new DockerError(`logs of ${id.slice(0, 12)}`, error);
+    throw new DockerError(`logs of ${shortId(id)}`, error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

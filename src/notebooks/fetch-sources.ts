@@ -15,6 +15,7 @@ import { cacheDirFor, ensureCacheRepo, fetchIntoCache, SourceRefNotFound, type C
 import type { HostKeyPolicy } from '../git/ssh-command.js';
 import { listTreeFiles, type TreeFile } from '../git/tree-files.js';
 import { compileGlob } from '../core/glob.js';
+import { shortId } from '../core/short-id.js';
 import { selectFiles } from './plan.js';
 import type { NotebookSource } from '../core/notebook-source.js';
 
@@ -124,7 +125,7 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
       throw error;
     }
 
-    const short = fetched.commit.slice(0, 8);
+    const short = shortId(fetched.commit);
     const listing = await listTreeFiles(cacheDir, fetched.commit, source.subdir, { timeoutMs: settings.timeoutMs });
     if (listing.kind === 'missing') return fail(`${label}: the sub-directory "${source.subdir}" does not exist at commit ${short}`);
     if (listing.kind === 'not-a-directory') return fail(`${label}: "${source.subdir}" is a file at commit ${short}, not a directory`);

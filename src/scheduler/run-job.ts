@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { describeStep, runsInContainer, type ContainerRunJob, type ExecJob, type Job, type LocalJob, type RunStep } from '../core/job.js';
 import type { RunContainer, RunOrigin, RunRecord } from '../core/run.js';
-import { newRunId } from '../core/short-id.js';
+import { newRunId, shortId } from '../core/short-id.js';
 import { ContainerNameInUse } from '../docker/errors.js';
 import { logOutputLine } from '../logging/log-files.js';
 import { setAlarm } from './alarm.js';
@@ -99,7 +99,7 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
     return fail(error);
   }
   await deps.history.record({ job: job.name, run, origin: options.origin, outcome: 'running', startedAt: startedAt.toISOString() });
-  log.info({ image: job.container.image, container: id.slice(0, 12), origin: options.origin }, 'run started');
+  log.info({ image: job.container.image, container: shortId(id), origin: options.origin }, 'run started');
   return follow(job.name, { id, run, startedAt, skipLines: 0, timeoutMs: job.timeoutMs }, deps, options, log);
 
   async function fail(error: unknown): Promise<RunReport> {
@@ -130,7 +130,7 @@ export async function resumeRun(container: RunContainer, deps: RunDeps, options:
   const log = deps.logs.job(container.job).child({ run: container.run });
   const skipLines = await deps.logs.countRunOutput(container.job, container.run);
   const startedAt = container.startedAt ?? (deps.now ?? (() => new Date()))();
-  log.info({ container: container.id.slice(0, 12), linesAlreadyLogged: skipLines, running: container.running }, 're-attached to run');
+  log.info({ container: shortId(container.id), linesAlreadyLogged: skipLines, running: container.running }, 're-attached to run');
   return follow(
     container.job,
     { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs },
@@ -191,7 +191,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   const durationMs = endedAt.getTime() - f.startedAt.getTime();
 
   if (exit === 'aborted') {
-    log.info({ container: f.id.slice(0, 12) }, 'stopped following run; it keeps running and will be re-attached');
+    log.info({ container: shortId(f.id) }, 'stopped following run; it keeps running and will be re-attached');
     await deps.logs.flush(jobName);
     return { job: jobName, run: f.run, outcome: 'interrupted', exitCode: undefined, startedAt: f.startedAt, endedAt, durationMs, message: 'scheduler stopped while the run was going' };
   }

@@ -175,7 +175,7 @@ describe('publishing notebooks from git', () => {
     await change(bare, { write: { 'README.md': 'docs\n' } }, 'Docs only');
     const moved = await s.run([source(bare)]);
     expect(moved.outcome).toBe('unchanged');
-    expect(s.lines.some((l) => /\(moved from [0-9a-f]{8}\)/.test(l))).toBe(true);
+    expect(s.lines.some((l) => /\(moved from [0-9a-f]{12}\)/.test(l))).toBe(true);
     expect(await snapshot(path.dirname(s.target))).toEqual(before);
   });
 
@@ -215,8 +215,8 @@ describe('publishing notebooks from git', () => {
     const cases: Array<[NotebookSource, RegExp]> = [
       [source(other, { ref: 'no-such-branch', subdir: 'x' }), /source 2 \(.*other\.git no-such-branch x\/\): the remote has no branch, tag or commit "no-such-branch"/],
       [source(path.join(s.upstreams, 'missing.git')), /source 2 \(.*missing\.git main\): fetching main from .*missing\.git: the repository was not found/],
-      [source(other, { subdir: 'nowhere' }), /source 2 .*: the sub-directory "nowhere" does not exist at commit [0-9a-f]{8}/],
-      [source(other, { subdir: 'x', glob: '*.py' }), /source 2 .*: no file matches "\*\.py" in "x" at commit [0-9a-f]{8}; check the sub-directory and the glob/],
+      [source(other, { subdir: 'nowhere' }), /source 2 .*: the sub-directory "nowhere" does not exist at commit [0-9a-f]{12}/],
+      [source(other, { subdir: 'x', glob: '*.py' }), /source 2 .*: no file matches "\*\.py" in "x" at commit [0-9a-f]{12}; check the sub-directory and the glob/],
     ];
     for (const [bad, why] of cases) {
       s.lines.length = 0;

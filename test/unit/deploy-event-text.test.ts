@@ -17,7 +17,7 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
   interrupted: [
     [
       { type: 'interrupted', startedAt: '2026-11-21T05:07:00.000Z', heads: { '/srv/platform': A, '/srv/config': B } },
-      'warning: a deploy started at 2026-11-21T05:07:00.000Z did not finish; heads before it: /srv/platform@1a2b3c4d, /srv/config@9f8e7d6c',
+      'warning: a deploy started at 2026-11-21T05:07:00.000Z did not finish; heads before it: /srv/platform@1a2b3c4d5e6f, /srv/config@9f8e7d6c5b4a',
     ],
   ],
   'checkout-judged': [
@@ -57,10 +57,10 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
   ],
   'stopping-all': [[{ type: 'stopping-all' }, 'stopping every service (AUTODEPLOY_RESTART=all)']],
   pulled: [
-    [{ type: 'pulled', path: '/srv/platform', from: A, to: B, deployed: true, commits: [{ commit: B, subject: 'Fix web' }] }, 'pulled /srv/platform: 1a2b3c4d..9f8e7d6c'],
-    [{ type: 'pulled', path: '/srv/docs', from: A, to: B, deployed: false, commits: [] }, 'fast-forwarded (no deploy) /srv/docs: 1a2b3c4d..9f8e7d6c'],
+    [{ type: 'pulled', path: '/srv/platform', from: A, to: B, deployed: true, commits: [{ commit: B, subject: 'Fix web' }] }, 'pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a'],
+    [{ type: 'pulled', path: '/srv/docs', from: A, to: B, deployed: false, commits: [] }, 'fast-forwarded (no deploy) /srv/docs: 1a2b3c4d5e6f..9f8e7d6c5b4a'],
   ],
-  commit: [[{ type: 'commit', path: '/srv/platform', commit: B, subject: 'Fix web' }, '  9f8e7d6c Fix web']],
+  commit: [[{ type: 'commit', path: '/srv/platform', commit: B, subject: 'Fix web' }, '  9f8e7d6c5b4a Fix web']],
   'compose-up': [[{ type: 'compose-up', project: 'birdhouse' }, 'compose up -d (project birdhouse)']],
   'compose-output': [
     [{ type: 'compose-output', line: 'Container birdhouse-web-1  Started', stream: 'stderr' }, '  compose: Container birdhouse-web-1  Started'],
@@ -85,7 +85,7 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
   deployed: [
     [
       { type: 'deployed', checkouts: [{ path: '/srv/platform', from: A, to: B }, { path: '/srv/config', from: B, to: A }], restarted: ['web'] },
-      'deploy succeeded: /srv/platform 1a2b3c4d..9f8e7d6c, /srv/config 9f8e7d6c..1a2b3c4d',
+      'deploy succeeded: /srv/platform 1a2b3c4d5e6f..9f8e7d6c5b4a, /srv/config 9f8e7d6c5b4a..1a2b3c4d5e6f',
     ],
   ],
   'verification-failed': [[{ type: 'verification-failed', reason: 'web: exited with code 1', services: ['web'] }, 'verification failed: web: exited with code 1']],
@@ -95,7 +95,7 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
     [{ type: 'rolling-back', checkouts: ['/srv/platform', '/srv/config'] }, 'rolling back 2 checkouts'],
   ],
   'checkout-moved-back': [
-    [{ type: 'checkout-moved-back', path: '/srv/platform', to: A, error: undefined }, '  /srv/platform: back to 1a2b3c4d'],
+    [{ type: 'checkout-moved-back', path: '/srv/platform', to: A, error: undefined }, '  /srv/platform: back to 1a2b3c4d5e6f'],
     [{ type: 'checkout-moved-back', path: '/srv/platform', to: A, error: 'index.lock exists' }, '  /srv/platform: NOT rolled back: index.lock exists'],
   ],
   'rolled-back': [
@@ -111,8 +111,8 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
   'deploy-failed': [[{ type: 'deploy-failed', reason: 'web: exited with code 1' }, 'deploy failed and was rolled back: web: exited with code 1']],
   finished: [
     [
-      { type: 'finished', outcome: 'deployed', message: 'deploy succeeded: /srv/platform 1a2b3c4d..9f8e7d6c', endedAt: '2026-11-22T10:00:42.000Z', durationMs: 42_049, exitCode: 0 },
-      'autodeploy finished at 2026-11-22T10:00:42.000Z (42.0s): deployed: deploy succeeded: /srv/platform 1a2b3c4d..9f8e7d6c',
+      { type: 'finished', outcome: 'deployed', message: 'deploy succeeded: /srv/platform 1a2b3c4d5e6f..9f8e7d6c5b4a', endedAt: '2026-11-22T10:00:42.000Z', durationMs: 42_049, exitCode: 0 },
+      'autodeploy finished at 2026-11-22T10:00:42.000Z (42.0s): deployed: deploy succeeded: /srv/platform 1a2b3c4d5e6f..9f8e7d6c5b4a',
     ],
   ],
 };

@@ -18,7 +18,7 @@ describe('formatEventLine', () => {
   it('writes the event name, the version, the fields flat, and the sentence last', () => {
     const line = formatEventLine('deploy', PULLED, deployEventText(PULLED));
     expect(line).toBe(
-      `{"event":"deploy.pulled","eventVersion":1,"path":"/srv/platform","from":"${A}","to":"${B}","deployed":true,"commits":[{"commit":"${B}","subject":"Fix \\"web\\" | a=b"}],"msg":"pulled /srv/platform: 1a2b3c4d..9f8e7d6c"}`,
+      `{"event":"deploy.pulled","eventVersion":1,"path":"/srv/platform","from":"${A}","to":"${B}","deployed":true,"commits":[{"commit":"${B}","subject":"Fix \\"web\\" | a=b"}],"msg":"pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a"}`,
     );
   });
 
@@ -40,7 +40,7 @@ describe('parseEventLine', () => {
   });
 
   it.each([
-    ['plain text', 'pulled /srv/platform: 1a2b3c4d..9f8e7d6c'],
+    ['plain text', 'pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a'],
     ['text in braces', '{ not json }'],
     ['another program\'s JSON log line', '{"level":30,"time":1700000000000,"msg":"listening"}'],
     ['JSON with an event but no version', '{"event":"deploy.pulled","msg":"x"}'],
@@ -92,7 +92,7 @@ describe('logOutputLine', () => {
       to: B,
       deployed: true,
       commits: [{ commit: B, subject: 'Fix "web" | a=b' }],
-      msg: 'pulled /srv/platform: 1a2b3c4d..9f8e7d6c',
+      msg: 'pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
     });
   });
 
@@ -116,11 +116,11 @@ describe('an event record in the log formats', () => {
   const record: LogRecord = {
     time: T, level: 'info', job: 'autodeploy', run: 'r7k2p', out: 'stdout',
     event: 'deploy.pulled', eventVersion: 1, path: '/srv/platform', from: A, to: B, deployed: true, commits: [{ commit: B, subject: 'Fix web' }],
-    msg: 'pulled /srv/platform: 1a2b3c4d..9f8e7d6c',
+    msg: 'pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
   };
 
   it('reads as the sentence alone in text, as the job\'s output always read', () => {
-    expect(formatText(record)).toBe('2026-11-22T10:00:00.123Z INFO  autodeploy[r7k2p] | pulled /srv/platform: 1a2b3c4d..9f8e7d6c');
+    expect(formatText(record)).toBe('2026-11-22T10:00:00.123Z INFO  autodeploy[r7k2p] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a');
     expect(parseLogLine(formatText(record))).toEqual({ time: T, level: 'info', job: 'autodeploy', run: 'r7k2p', out: 'stdout', msg: record.msg });
   });
 
@@ -131,7 +131,7 @@ describe('an event record in the log formats', () => {
   });
 
   it('still names a job or run that is not a plain name in text', () => {
-    expect(formatText({ ...record, run: 'r 1' })).toBe('2026-11-22T10:00:00.123Z INFO  autodeploy run="r 1" | pulled /srv/platform: 1a2b3c4d..9f8e7d6c');
+    expect(formatText({ ...record, run: 'r 1' })).toBe('2026-11-22T10:00:00.123Z INFO  autodeploy run="r 1" | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a');
   });
 
   it('keeps the fields in text of a record that is not a job\'s output', () => {

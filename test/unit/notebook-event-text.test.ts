@@ -40,7 +40,7 @@ const sentences: { [T in NotebookEventType]: ReadonlyArray<readonly [Extract<Not
     ],
     [
       { type: 'source-fetched', number: 1, label: LABEL, commit: C, previous: P, files: 3, glob: '**/*.ipynb', dest: '', key: NO_KEY, skipped: ['link.ipynb'] },
-      `${LABEL}: commit ${C} (moved from fedcba98), 3 files matching **/*.ipynb; 1 matched path is not a regular file and not published: link.ipynb`,
+      `${LABEL}: commit ${C} (moved from fedcba987654), 3 files matching **/*.ipynb; 1 matched path is not a regular file and not published: link.ipynb`,
     ],
     [
       {

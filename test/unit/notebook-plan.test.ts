@@ -57,6 +57,46 @@ describe('compileGlob', () => {
       expect(compileGlob(glob), glob).toEqual({ ok: false, problem });
     }
   });
+
+  it('takes a backslash to escape, and a file for a file only', () => {
+    expect(matcher('a\\*b.ipynb')('a*b.ipynb')).toBe(true);
+    expect(matcher('a\\*b.ipynb')('axb.ipynb')).toBe(false);
+    expect(matcher('*.ipynb')('a.ipynb/')).toBe(false);
+    expect(matcher('docs/**')('docs')).toBe(false);
+  });
+
+  it('refuses more wildcards than it can match quickly, counting one alternative of each {…}', () => {
+    const many = `${'*a'.repeat(20)}*b`;
+    expect(compileGlob(many)).toEqual({
+      ok: false,
+      problem: 'has too many wildcards to be matched quickly: 21 of "*", "**" and "{…}" (0 "**"); at most 3, of which at most 2 "**"',
+    });
+    expect(compileGlob('**/a/**/a/**/b')).toMatchObject({ ok: false, problem: expect.stringContaining('(3 "**")') });
+    expect(compileGlob('{a,b}{c,d}{e,f}*')).toMatchObject({ ok: false, problem: expect.stringContaining(': 4 of') });
+    expect(compileGlob('x'.repeat(257))).toEqual({ ok: false, problem: 'is longer than 256 characters' });
+    for (const glob of ['notebooks/**/{*.ipynb,*.png}', '{*.ipynb,*.png,*.md,*.txt}', '**/*-*.ipynb', 'a***b*c*d.ipynb']) {
+      expect(compileGlob(glob).ok, glob).toBe(true);
+    }
+  });
+
+  it('matches the costliest globs it accepts against long paths that do not match, quickly', () => {
+    const name = 'a'.repeat(255);
+    const long = Array.from({ length: 16 }, () => name).join('/');
+    const deep = `${'a/'.repeat(2000)}${name}`;
+    const alternatives = `{${Array.from({ length: 60 }, () => 'a').join(',')}}`;
+    const started = performance.now();
+    for (const [glob, path] of [
+      ['*a*a*b', name],
+      ['**/*a*b', long],
+      ['**/a*a/*b', long],
+      ['**/a/**/a*b', deep],
+      [`${alternatives}*a*b`, name],
+      [`${alternatives}${alternatives}*b`, name],
+    ] as const) {
+      expect(matcher(glob)(path), glob).toBe(false);
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
 });
 
 describe('selectFiles and planTree', () => {
