@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Makes sure the host tools the build and the tests rely on are installed and
-# that a Docker engine answers. Safe to run any number of times; when all is in
-# place it only asks dpkg and the engine, and prints nothing.
+# Makes sure the host tools the build and the tests rely on are installed
+# (Docker Compose v2 among them) and that a Docker engine answers. Safe to run
+# any number of times; when all is in place it only asks dpkg, docker compose
+# and the engine, and prints nothing.
 set -euo pipefail
 
 readonly PACKAGES=(docker.io docker-compose git openssh-client openssh-server mmdebstrap busybox-static tini logrotate acl)
@@ -49,6 +50,48 @@ install_missing() {
   rm -f "$log"
 }
 
+# The Debian mirror the host already uses, so that a machine behind a local
+# mirror or proxy fetches from where it is allowed to.
+debian_mirror() {
+  local mirror=''
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
+    mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
+  fi
+  printf '%s\n' "${mirror:-http://deb.debian.org/debian}"
+}
+
+# birdhouse-deploy 2.x runs `docker compose` (v2): its root docker-compose.yml
+# (`services: {}`) is refused by bookworm's docker-compose 1.29. Bookworm has
+# no v2, trixie's docker-compose package is the v2 CLI plugin (a static binary
+# that bookworm's glibc runs). It is fetched with a private apt configuration,
+# so that the system's sources and package lists stay as they are.
+ensure_compose_v2() {
+  docker compose version >/dev/null 2>&1 && return 0
+  say "installing Docker Compose v2 (the CLI plugin of Debian trixie's docker-compose)"
+  local work mirror log
+  work=$(mktemp -d)
+  mirror=$(debian_mirror)
+  log="$work/apt.log"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" >"$work/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=- \
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
+  if ! { apt-get "${opts[@]}" -q update && (cd "$work" && apt-get "${opts[@]}" -q download docker-compose); } >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    rm -rf "$work"
+    die "could not download docker-compose from $mirror trixie"
+  fi
+  dpkg-deb -x "$work"/docker-compose_*.deb "$work/root"
+  as_root install -D -m 0755 "$work/root/usr/libexec/docker/cli-plugins/docker-compose" \
+    /usr/local/lib/docker/cli-plugins/docker-compose
+  rm -rf "$work"
+  docker compose version >/dev/null 2>&1 || die "docker compose does not answer after installing the plugin"
+  say "$(docker compose version)"
+}
+
 engine_answers() {
   # /usr/local/bin/docker may be another client than Debian's; either one
   # answering is enough, both speak to the same socket.
@@ -90,4 +133,5 @@ start_engine() {
 }
 
 install_missing
+ensure_compose_v2
 start_engine
