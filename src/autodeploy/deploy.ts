@@ -55,7 +55,10 @@ export interface DeployReport {
 
 export interface DeployInput {
   readonly settings: Settings;
-  /** the resolved env.local (compose needs COMPOSE_PROJECT_NAME and the platform's variables) */
+  /**
+   * What env.local itself sets (Config.platformEnv): compose without a wrapper needs the
+   * platform's variables (COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, what the compose files name).
+   */
   readonly env: Readonly<Record<string, string>>;
   readonly composeDir: string;
   /** the platform's checkout first, then AUTODEPLOY_EXTRA_REPOS */
@@ -162,13 +165,13 @@ async function deploy(
   const { onEvent: emit, settings } = input;
   const compose = await resolveComposeCommand({ setting: settings.compose, composeDir: input.composeDir, env: input.env });
   emit({ type: 'compose-command', argv: compose.argv, source: compose.source });
-  const run = runOptions(input, true);
+  const run = runOptions(compose, input, true);
 
   const heads: CommitSet = {};
   for (const path of decision.deploy) heads[path] = await headOf(path);
   await state.begin({ heads, targets: decision.targets, startedAt: new Date().toISOString() });
 
-  const project = (await composeProjectName(compose, runOptions(input))).name;
+  const project = (await composeProjectName(compose, { ...runOptions(compose, input), platformEnv: input.env })).name;
   // What the diff touched, as absolute paths: a service that bind-mounts one of them is restarted.
   const changedPaths = (): string[] =>
     moves
@@ -220,8 +223,8 @@ async function deploy(
 /** `up -d`, restart what mounts a changed path (and was not just recreated), then verify. */
 async function bringUp(compose: ComposeCommand, project: string, changedPaths: readonly string[], input: DeployInput): Promise<{ verify: VerifyReport; restarted: string[] }> {
   const emit = input.onEvent;
-  const run = runOptions(input, true);
-  const config = parseComposeConfig(await composeConfig(compose, runOptions(input)), { projectDir: input.composeDir });
+  const run = runOptions(compose, input, true);
+  const config = parseComposeConfig(await composeConfig(compose, runOptions(compose, input)), { projectDir: input.composeDir });
   const expected = expectedServices(config, profilesFromEnv(input.env));
   const before = starts(await input.containers.list(project));
   emit({ type: 'compose-up', project });
@@ -293,10 +296,17 @@ async function pull(path: string, to: string | undefined, deployed: boolean, inp
 }
 
 /** Options for compose commands; `loud` ones (up, stop, restart) have their output in the deploy log. */
-function runOptions(input: DeployInput, loud = false): ComposeRunOptions {
+/**
+ * A platform's compose wrapper (birdhouse-compose.sh, pavics-compose.sh) reads env.local
+ * itself, and lets the environment it is given win over it: it gets this process's
+ * environment and COMPOSE_DIR only, never values the scheduler computed. Plain compose gets
+ * what env.local sets.
+ */
+function runOptions(compose: ComposeCommand, input: DeployInput, loud = false): ComposeRunOptions {
+  const wrapper = compose.source === 'pavics-compose.sh' || compose.source === 'birdhouse-compose.sh';
   return {
     cwd: input.composeDir,
-    env: { ...process.env, ...input.env },
+    env: wrapper ? { ...process.env, COMPOSE_DIR: input.composeDir } : { ...process.env, ...input.env },
     ...(loud ? { onLine: (line: string, stream: 'stdout' | 'stderr') => input.onEvent({ type: 'compose-output', line, stream }) } : {}),
   };
 }

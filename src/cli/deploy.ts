@@ -24,7 +24,7 @@ export const deployCommand: Command = {
     emit({ type: 'started', dryRun, at: started.toISOString(), checkouts: setup.checkouts });
     const report = await runDeploy({
       settings: setup.config.settings,
-      env: setup.config.env,
+      env: setup.config.platformEnv,
       composeDir: setup.composeDir,
       checkouts: setup.checkouts,
       dryRun,

@@ -64,6 +64,11 @@ export interface Config {
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
   readonly files: readonly string[];
+  /**
+   * What the operator's own files set (env.local, not the scheduler's defaults), as they set
+   * it: the environment a platform's compose may be given, without the scheduler's settings.
+   */
+  readonly platformEnv: Readonly<Record<string, string>>;
   /** jobs refused on their own, with their problems; the jobs above run */
   readonly refused: readonly RefusedJob[];
 }
@@ -306,6 +311,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       warnings,
       files: paths,
       refused: [...refused.values(), ...unreadable],
+      platformEnv: Object.fromEntries(assignments.filter((a) => a.file !== defaultsFile).map((a) => [a.key, env[a.key] ?? a.value])),
     },
   };
 }

@@ -194,6 +194,8 @@ export interface ProjectNameOptions extends ComposeRunOptions {
   readonly configText?: string;
   /** asks the engine which project a running container belongs to */
   readonly containers?: Pick<ComposeContainers, 'projectOf'>;
+  /** where COMPOSE_PROJECT_NAME is looked up, when not in the environment compose runs with (a wrapper reads env.local itself) */
+  readonly platformEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -217,7 +219,7 @@ export async function composeProjectName(cmd: ComposeCommand, options: ProjectNa
   }
 
   const env = options.env ?? process.env;
-  const fromEnv = env['COMPOSE_PROJECT_NAME']?.trim();
+  const fromEnv = (env['COMPOSE_PROJECT_NAME'] ?? options.platformEnv?.['COMPOSE_PROJECT_NAME'])?.trim();
   if (fromEnv) return { name: normalizeProjectName(fromEnv), source: 'environment' };
   const fromFile = await dotEnvValue(join(options.cwd, '.env'), 'COMPOSE_PROJECT_NAME');
   if (fromFile) return { name: normalizeProjectName(fromFile), source: 'env-file' };
