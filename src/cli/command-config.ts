@@ -1,6 +1,7 @@
 import type { SchedulerContext } from '../config/builtin-job.js';
 import { BUILTIN_JOB_KINDS } from './job-kinds.js';
 import { formatIssue } from '../core/issues.js';
+import { createMasker } from '../core/mask.js';
 import type { Config, LoadResult } from '../config/load.js';
 import { readConfig } from '../config/read.js';
 import { defaultsFile, write, type CommandContext } from './common.js';
@@ -14,6 +15,7 @@ export function readCommandConfig(env: CommandContext['env'], envFile: string, c
 export async function configOrReport(env: CommandContext['env'], envFile: string, stderr: NodeJS.WritableStream, context?: SchedulerContext): Promise<Config | undefined> {
   const result = await readCommandConfig(env, envFile, context);
   if (result.ok) return result.config;
-  for (const issue of result.issues) write(stderr, formatIssue(issue));
+  const mask = createMasker(result.secrets ?? []);
+  for (const issue of result.issues) write(stderr, mask(formatIssue(issue)));
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { schedulerContext } from '../config/builtin-job.js';
 import type { RefusedJob } from '../config/load.js';
 import { place } from '../core/issues.js';
+import { createMasker, maskJsonLine } from '../core/mask.js';
 import { describeStep, jobStep, type Job } from '../core/job.js';
 import { nextRuns } from '../core/next-runs.js';
 import type { RunRecord } from '../core/run.js';
@@ -127,7 +128,9 @@ export const jobsCommand: Command = {
     }
     const rows = jobRows(config.jobs, new Date(), last);
     const refused = refusedRows(config.refused);
-    write(stdout, values.json ? JSON.stringify(jsonTable(rows, refused), null, 2) : renderJobRows(rows, refused));
+    // A comment or a problem may quote a secret: the table is masked like a log line.
+    const mask = createMasker(config.secrets);
+    write(stdout, values.json ? maskJsonLine(JSON.stringify(jsonTable(rows, refused), null, 2), mask) : mask(renderJobRows(rows, refused)));
     return EXIT.ok;
   },
 };

@@ -4,6 +4,7 @@
 
 import { basename } from 'node:path';
 import type { ConfigIssue } from '../core/issues.js';
+import { isSecretName } from '../core/secrets.js';
 
 export type QuoteStyle = 'single' | 'double' | 'none';
 
@@ -258,7 +259,7 @@ class Scanner {
         throw new Problem(`more than one assignment on a line; put each NAME=value on its own line`);
       }
       throw new Problem(
-        `the value of ${key} is followed by "${truncate(this.lineText())}", which sh would run as a command; ` +
+        `the value of ${key} is followed by ${shown(key, truncate(this.lineText()))}, which sh would run as a command; ` +
           `quote the whole value (${key}="...") or start a comment with " #"`,
       );
     }
@@ -400,13 +401,13 @@ class Scanner {
     const supported = 'only ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:+alt} and ${NAME+alt} are supported';
     const first = this.peek();
     if (first !== undefined && /[#!0-9@*?$-]/.test(first)) {
-      throw new Problem(`unsupported parameter expansion "${this.snippet(exprStart)}" in the value of ${key}: ${supported}`);
+      throw new Problem(`unsupported parameter expansion ${shown(key, this.snippet(exprStart))} in the value of ${key}: ${supported}`);
     }
     let end = this.pos;
     while (end < this.src.length && NAME_CHAR.test(this.src[end] ?? '')) end += 1;
     const name = this.src.slice(this.pos, end);
     if (name === '') {
-      throw new Problem(`bad substitution "${this.snippet(exprStart)}" in the value of ${key}: ${supported}`);
+      throw new Problem(`bad substitution ${shown(key, this.snippet(exprStart))} in the value of ${key}: ${supported}`);
     }
     this.pos = end;
     const rest = this.rest();
@@ -422,7 +423,7 @@ class Scanner {
     } else if (rest.startsWith('-') || rest.startsWith('+')) {
       op = rest.slice(0, 1) as ParamOp;
     } else {
-      throw new Problem(`unsupported parameter expansion "${this.snippet(exprStart)}" in the value of ${key}: ${supported}`);
+      throw new Problem(`unsupported parameter expansion ${shown(key, this.snippet(exprStart))} in the value of ${key}: ${supported}`);
     }
     this.pos += op.length;
     const word = this.word(context, key, openLine, exprStart);
@@ -447,7 +448,7 @@ class Scanner {
       }
       if (c === '"' || c === "'") {
         throw new Problem(
-          `quotes inside "${this.snippet(exprStart)}" are not supported in the value of ${key}; quote the whole value instead`,
+          `quotes inside ${shown(key, this.snippet(exprStart))} are not supported in the value of ${key}; quote the whole value instead`,
         );
       }
       if (c === '`') throw this.commandSubstitution();
@@ -602,6 +603,11 @@ class Scanner {
       }
     }
   }
+}
+
+/** Text of a value, quoted for a message; never a secret's, not even a part of it. */
+function shown(key: string, text: string): string {
+  return isSecretName(key) ? `text (not shown: ${key} holds a secret)` : `"${text}"`;
 }
 
 function truncate(text: string): string {

@@ -75,7 +75,13 @@ export interface Config {
 
 export type LoadResult =
   | { readonly ok: true; readonly config: Config }
-  | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
+  | {
+      readonly ok: false;
+      readonly issues: readonly ConfigIssue[];
+      readonly warnings: readonly ConfigIssue[];
+      /** the secret values found before the configuration was refused, for masking its messages */
+      readonly secrets?: readonly string[];
+    };
 
 function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -232,7 +238,8 @@ export function loadConfig(input: LoadInput): LoadResult {
 
   const order = byPlace(paths);
   // A line that failed to parse has no value: checks on it would only mislead.
-  if (issues.length > 0) return { ok: false, issues, warnings: warnings.sort(order) };
+  const knownSecrets = (): string[] => collectSecrets([...Object.entries(processEnv), ...assignments.map((a) => [a.key, a.value] as const)]);
+  if (issues.length > 0) return { ok: false, issues, warnings: warnings.sort(order), secrets: knownSecrets() };
 
   const resolved: Record<string, string> = { ...env };
   for (const [name, entry] of entries) if (isAutodeployName(name)) resolved[name] = entry.value;
@@ -245,7 +252,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     // Refused whole; the jobs' own problems are still worth saying now rather than after the fix.
     const extra = buildJobs({ entries, env: resolved, timezone: undefined, defaultTimeoutMs: undefined }, listed);
     issues.push(...extra.issues, ...extra.unreadable);
-    return { ok: false, issues: issues.sort(order), warnings: [...warnings, ...extra.warnings].sort(order) };
+    return { ok: false, issues: issues.sort(order), warnings: [...warnings, ...extra.warnings].sort(order), secrets: knownSecrets() };
   }
 
   const builtinJobs: Job[] = [];

@@ -1,15 +1,17 @@
-// Secret masking for log lines. Pure: the log writer applies it to every
-// serialized line, so the common case (no secret in the line) must cost one
-// regular-expression scan.
+// The one masking rule of every output (log lines, the CLI's answers, the API, notifications):
+// the values of the configuration's secrets, and the credentials of any URL. Pure: the log
+// writer applies it to every serialized line, so the common case (no secret in the line)
+// must cost a regular-expression scan or two.
 
+import { redactCredentials } from './remote-url.js';
 import { MIN_SECRET_LENGTH } from './secrets.js';
 
-/** Replaces every secret value in a text with `***`. */
+/** Replaces every secret value, and every credential of a URL, in a text with `***`. */
 export type Masker = (text: string) => string;
 
 export const MASK = '***';
 
-const identity: Masker = (text) => text;
+const urlsOnly: Masker = (text) => redactCredentials(text);
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
@@ -33,14 +35,15 @@ export function createMasker(secrets: readonly string[]): Masker {
     forms.add(secret);
     forms.add(jsonEscaped(secret));
   }
-  if (forms.size === 0) return identity;
+  if (forms.size === 0) return urlsOnly;
   // Longest first: at one position the regex engine takes the first
   // alternative that matches, which must be the longest.
   const alternatives = [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
   const anySecret = new RegExp(alternatives);
   const longestAt = new RegExp(`(?=(${alternatives}))`, 'g');
 
-  return (text) => {
+  return (raw) => {
+    const text = redactCredentials(raw);
     if (!anySecret.test(text)) return text;
     const spans: Array<[number, number]> = [];
     for (const match of text.matchAll(longestAt)) {

@@ -1,19 +1,31 @@
 // Remote URLs end up in logs and reports; they can carry credentials
 // (`https://user:token@host/...`), and ssh ones name the host that known_hosts must vouch for.
 
-const URL_WITH_USERINFO = /\b([a-z][a-z0-9+.-]*):\/\/([^\s/@]+)@/gi;
+// The user info runs to the last `@` before the host: a password may hold an `@` of its own.
+const URL_WITH_USERINFO = /\b([a-z][a-z0-9+.-]*):\/\/([^\s/?#]+)@/gi;
 const HTTP_LIKE = /^(https?|ftps?)$/i;
+/** Query parameters that carry a credential by their name, as tokens in URLs usually are. */
+const CREDENTIAL_PARAMETER = /([?&;](?:[a-z0-9_.-]*(?:token|secret|password|passwd|pwd|apikey|api_key|api-key|key|sig|signature|auth|credential|session)[a-z0-9_.-]*)=)([^&#\s"'<>]+)/gi;
 
 /**
- * The text with the secret part of any URL's user info replaced by `***`: the password,
- * and for http(s) the whole user info, since a token is often given as the user name.
+ * The text with the credentials of any URL in it replaced by `***`: the password of the user
+ * info (for http(s) the whole user info, since a token is often given as the user name), and
+ * the value of every query parameter named like a credential (`?access_token=`, `&sig=`).
  */
 export function redactCredentials(text: string): string {
-  return text.replace(URL_WITH_USERINFO, (_match, scheme: string, userinfo: string) => {
-    if (HTTP_LIKE.test(scheme)) return `${scheme}://***@`;
-    const colon = userinfo.indexOf(':');
-    return colon === -1 ? `${scheme}://${userinfo}@` : `${scheme}://${userinfo.slice(0, colon)}:***@`;
-  });
+  if (!text.includes('://') && !/[?&;]/.test(text)) return text;
+  return text
+    .replace(URL_WITH_USERINFO, (_match, scheme: string, userinfo: string) => {
+      if (HTTP_LIKE.test(scheme)) return `${scheme}://***@`;
+      const colon = userinfo.indexOf(':');
+      return colon === -1 ? `${scheme}://${userinfo}@` : `${scheme}://${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(CREDENTIAL_PARAMETER, (_match, name: string) => `${name}***`);
+}
+
+/** A URL that carries a credential: a password in its user info, or a query parameter named like one. */
+export function hasCredentials(value: string): boolean {
+  return redactCredentials(value) !== value;
 }
 
 /**

@@ -126,7 +126,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Not from the environment: a bad value there would stop the scheduler from logging at all.
       maxSize: settings?.logMaxSize ?? SETTING_VARIABLES.logMaxSize.fallback ?? '10m',
       keep: settings?.logKeep ?? Number(SETTING_VARIABLES.logKeep.fallback),
-      secrets: result.ok ? result.config.secrets : [],
+      secrets: result.ok ? result.config.secrets : (result.secrets ?? []),
       stdout: this.options.stdout ?? false,
     });
     this.log = this.logs.scheduler();
@@ -220,6 +220,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private async reload(): Promise<void> {
     const result = await this.load();
     if (!result.ok) {
+      // The refused file's secrets are masked too: a message may quote one of its lines.
+      this.logs.setSecrets([...(this.config?.secrets ?? []), ...(result.secrets ?? [])]);
       this.reportProblems(result.issues);
       this.log.error({ problems: result.issues.length, jobs: this.jobs.length }, 'env.local changed but is invalid: the previous job table keeps running');
       this.emit('reload-failed', result.issues);
