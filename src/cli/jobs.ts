@@ -27,6 +27,8 @@ export interface JobRow {
   readonly note?: string;
   readonly onstart: boolean;
   readonly triggers: readonly string[];
+  /** what gives the job the host, allowed by its host-access flag or because it comes from a job file */
+  readonly hostAccess: readonly string[];
   readonly last: Pick<RunRecord, 'run' | 'outcome' | 'startedAt' | 'exitCode' | 'durationMs'> | undefined;
 }
 
@@ -54,6 +56,7 @@ export function jobRows(jobs: readonly Job[], now: Date, last: ReadonlyMap<strin
       ...(job.note === undefined ? {} : { note: job.note.rule }),
       onstart: job.onstart,
       triggers: job.triggers.map((t) => describeStep(t.step)),
+      hostAccess: job.hostAccess ?? [],
       last: record && {
         run: record.run,
         outcome: record.outcome,
@@ -86,6 +89,8 @@ export function renderJobRows(rows: readonly JobRow[], refused: readonly Refused
   const out = [format(header), ...lines.map(format)];
   const notes = rows.filter((row) => row.note !== undefined);
   if (notes.length > 0) out.push('', ...notes.map((row) => `${row.name}: ${row.note ?? ''}`));
+  const host = rows.filter((row) => row.hostAccess.length > 0);
+  if (host.length > 0) out.push('', 'HOST ACCESS (host-access: true, or a job file of a platform component):', ...host.flatMap((row) => row.hostAccess.map((why) => `  ${row.name}: ${why}`)));
   if (refused.length > 0) {
     out.push('', `REFUSED (${refused.length}; every other job runs, and a refused job keeps its last good definition):`);
     for (const r of refused) out.push(...r.problems.map((p) => `  ${p}`));

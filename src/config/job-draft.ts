@@ -29,7 +29,8 @@ export type DraftFieldName =
   | 'network'
   | 'container'
   | 'project'
-  | 'onstart';
+  | 'onstart'
+  | 'hostAccess';
 
 export interface DraftField {
   readonly value: string | number | boolean | readonly string[] | null;

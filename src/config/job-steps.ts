@@ -4,6 +4,7 @@
 // place it was written.
 
 import type { ConfigIssue } from '../core/issues.js';
+import { hostAccessOf } from '../core/host-access.js';
 import type { ContainerSpec, ExecSpec, RunStep, SourceRef } from '../core/job.js';
 import { commandArgv, splitWords } from '../core/shell-words.js';
 import { envEntry, parseDockerArgs, volumeProblem } from './docker-args.js';
@@ -15,6 +16,8 @@ const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
 
 export class JobChecker {
+  /** what the job's steps need of the host, each in words: allowed only by host-access or a job file */
+  readonly hostAccess: string[] = [];
   readonly issues: ConfigIssue[] = [];
   readonly warnings: ConfigIssue[] = [];
   private readonly label: string;
@@ -47,7 +50,7 @@ export class JobChecker {
   }
 
   /** A true/false field (also yes/no, 1/0); `fallback` when absent or empty. */
-  flag(name: 'enabled' | 'onstart', fallback: boolean): boolean {
+  flag(name: 'enabled' | 'onstart' | 'hostAccess', fallback: boolean): boolean {
     const f = this.field(name);
     if (f === undefined || f.value === null || f.value === '') return fallback;
     const v = f.value;
@@ -239,7 +242,9 @@ export function buildStep(
     if (container !== undefined) {
       c.warn(fields.field('container')?.where ?? what.where, 'container', `${what.label}container is ignored: the job has an image, so each run is a new container (as docker-crontab does)`);
     }
-    return { kind: 'container', container: buildContainer(c, draft, input, { name: what.name, image, command }, fields) };
+    const spec = buildContainer(c, draft, input, { name: what.name, image, command }, fields);
+    c.hostAccess.push(...hostAccessOf(spec).map((need) => `${what.label}${need}`));
+    return { kind: 'container', container: spec };
   }
   if (container !== undefined) {
     if (!CONTAINER_NAME.test(container)) {
@@ -258,6 +263,7 @@ export function buildStep(
       `${what.label}dockerargs mean nothing for a command run in the scheduler's own container; give an image to run it in a new container`,
     );
   }
+  c.hostAccess.push(`${what.label}it runs in the scheduler's own container, which holds the Docker socket`);
   return { kind: 'local', command };
 }
 

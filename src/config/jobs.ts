@@ -103,6 +103,14 @@ function buildJob(draft: JobDraft, input: JobsInput, reserved: ReadonlySet<strin
     if (built !== undefined) triggers.push({ step: built, source: t.source });
   });
 
+  // A job file was put in place by a platform component of the operator's own checkout, as
+  // birdhouse's jobs that drive Docker are; a job written in env.local says it needs the host.
+  const hostAccessAllowed = c.flag('hostAccess', false) || draft.format === 'file';
+  if (c.hostAccess.length > 0 && !hostAccessAllowed) {
+    const flag = draft.format === 'native' ? `${draft.keyFor.hostAccess}=true` : 'host-access: true';
+    for (const need of c.hostAccess) c.problem(c.field('dockerargs')?.where ?? draft.source, draft.keyFor.hostAccess, `${need}, which gives it the host; if the job needs that, add ${flag} to it`);
+  }
+
   if (c.issues.length > 0 || step === undefined) return { job: undefined, issues: c.issues, warnings: c.warnings };
   const common = {
     name,
@@ -113,6 +121,7 @@ function buildJob(draft: JobDraft, input: JobsInput, reserved: ReadonlySet<strin
     source: draft.source,
     triggers,
     onstart,
+    ...(c.hostAccess.length === 0 ? {} : { hostAccess: [...c.hostAccess] }),
   };
   const job: Job =
     step.kind === 'container'

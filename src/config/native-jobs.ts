@@ -18,6 +18,7 @@ export const NATIVE_JOB_KEYS = [
   'ENTRYPOINT',
   'NETWORK',
   'DOCKERARGS',
+  'HOST_ACCESS',
 ] as const;
 
 export type NativeJobKey = (typeof NATIVE_JOB_KEYS)[number];
@@ -36,6 +37,7 @@ const FIELD_OF: Readonly<Record<NativeJobKey, DraftFieldName>> = {
   ENTRYPOINT: 'entrypoint',
   NETWORK: 'network',
   DOCKERARGS: 'dockerargs',
+  HOST_ACCESS: 'hostAccess',
 };
 
 // Longest first, so that a key that ends another key would still be matched whole.

@@ -100,7 +100,7 @@ const typed = (what: string) => ({
  * which birdhouse-deploy's scheduler runs, plus this scheduler's `timeout` and `enabled`.
  */
 export const YAML_JOB_KEYS = [
-  'name', 'comment', 'schedule', 'command', 'image', 'container', 'project', 'dockerargs', 'trigger', 'onstart', 'timeout', 'enabled',
+  'name', 'comment', 'schedule', 'command', 'image', 'container', 'project', 'dockerargs', 'trigger', 'onstart', 'timeout', 'enabled', 'host-access',
 ] as const;
 /** The keys of a sub-job of `trigger`: docker-crontab's subset. */
 export const TRIGGER_KEYS = ['command', 'image', 'container', 'project', 'dockerargs'] as const;
@@ -126,6 +126,7 @@ export const yamlJobSchema = z.strictObject({
   onstart: z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
   timeout: z.union([z.string(), z.number()], typed('a duration like 90s, 30m or 2h, or a number of seconds')).nullish(),
   enabled: z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
+  'host-access': z.union([z.boolean(), z.string()], typed('true or false')).nullish(),
 });
 
 export type YamlJob = z.output<typeof yamlJobSchema>;

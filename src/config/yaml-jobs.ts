@@ -24,6 +24,7 @@ const YAML_KEY_FOR: Readonly<Record<DraftFieldName, string>> = {
   container: 'container',
   project: 'project',
   onstart: 'onstart',
+  hostAccess: 'host-access',
   volumes: 'dockerargs',
   env: 'dockerargs',
   user: 'dockerargs',
@@ -184,6 +185,7 @@ function readJobList(source: ListSource, counter: LineCounter): JobListResult {
     fields.put('timeout', job.timeout ?? undefined);
     fields.put('enabled', job.enabled ?? undefined);
     fields.put('onstart', job.onstart ?? undefined);
+    fields.put('hostAccess', job['host-access'] ?? undefined);
 
     const triggers: TriggerDraft[] = [];
     const triggerNode = item.get('trigger', true);

@@ -83,6 +83,8 @@ interface JobCommon {
   readonly triggers: readonly Trigger[];
   /** also run once when the scheduler starts */
   readonly onstart: boolean;
+  /** what in the job gives it the host (the Docker socket, system paths, the host network), allowed by host-access or a job file */
+  readonly hostAccess?: readonly string[] | undefined;
   readonly note?: JobNote | undefined;
 }
 

@@ -169,7 +169,7 @@ describe('each job accepted or refused on its own', () => {
     expect(c.refused.map((r) => r.name)).toEqual(['bad', 'strange']);
     expect(refused(c)).toEqual([
       expect.stringMatching(/^\/scheduler-job-configs\/a\.yml:6: job "bad": schedule "every day" is not valid: /),
-      '/scheduler-job-configs/a.yml:12: job "strange": unknown key "colour"; a job has name, comment, schedule, command, image, container, project, dockerargs, trigger, onstart, timeout, enabled',
+      '/scheduler-job-configs/a.yml:12: job "strange": unknown key "colour"; a job has name, comment, schedule, command, image, container, project, dockerargs, trigger, onstart, timeout, enabled, host-access',
     ]);
   });
 
@@ -287,5 +287,54 @@ describe('birdhouse\'s own autodeploy and notebookdeploy jobs', () => {
     const c = loaded({ 'autodeploy.yml': BIRDHOUSE_AUTODEPLOY.replace("'*/15 * * * *'", "'sometimes'"), 'other.yml': '- name: ok\n  schedule: "@daily"\n  command: echo\n' }, COMPOSE_DIR);
     expect(c.jobs.map((j) => j.name)).toEqual(['ok']);
     expect(refused(c)).toEqual([expect.stringMatching(/^\/scheduler-job-configs\/autodeploy\.yml:3: job "autodeploy": schedule "sometimes" is not valid: /)]);
+  });
+});
+
+describe('host access is explicit', () => {
+  const HOSTILE: readonly (readonly [string, RegExp])[] = [
+    ['-v /:/host', /--volume \/:\/host mounts the host's whole file system/],
+    ['-v /etc:/host-etc:ro', /--volume \/etc:\/host-etc:ro mounts the host's \/etc/],
+    ['-v /var/run/docker.sock:/var/run/docker.sock', /mounts the Docker socket \(root on the host\)/],
+    ['-v /var/run:/run-host', /mounts the Docker socket/],
+    ['-v /root/.ssh:/keys:ro', /mounts the host's \/root/],
+    ['--network host', /--network host puts it on the host's network/],
+    ['--network container:scheduler', /--network container:scheduler puts it in another container's network/],
+    ['--env-file /etc/shadow', /--env-file \/etc\/shadow reads the host's \/etc\/shadow/],
+    ['--label com.docker.compose.project=birdhouse', /--label com\.docker\.compose\.project makes it pass for the scheduler's or compose's own container/],
+    ['--label io.autodeploy.instance=other', /--label io\.autodeploy\.instance makes it pass/],
+  ];
+  const job = (args: string, extra = ''): string =>
+    `AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: h\n  schedule: "@daily"\n  image: busybox\n  command: "true"\n  dockerargs: ${args}\n${extra}'\n`;
+
+  it.each(HOSTILE)('refuses %s in env.local unless the job says host-access', (args, why) => {
+    const refusedJob = loaded({}, job(args));
+    expect(refusedJob.jobs.map((j) => j.name)).toEqual([]);
+    expect(refused(refusedJob)).toEqual([expect.stringMatching(new RegExp(`^env\\.local:6: job "h": .*${why.source}.*, which gives it the host; if the job needs that, add host-access: true to it$`))]);
+    const allowed = loaded({}, job(args, '  host-access: true\n'));
+    expect(refused(allowed)).toEqual([]);
+    expect(named(allowed, 'h', 'container').hostAccess).toEqual([expect.stringMatching(why)]);
+  });
+
+  it('keeps harmless mounts plain: a file inside /etc, a data directory, a named volume', () => {
+    const c = loaded({}, job('-v /etc/localtime:/etc/localtime:ro -v /data/logs:/logs -v cache:/cache --env-file /etc/backup.env'));
+    expect(named(c, 'h', 'container').hostAccess).toBeUndefined();
+  });
+
+  it('asks a native job for AUTODEPLOY_JOB_<NAME>_HOST_ACCESS, and a command in the scheduler too', () => {
+    const native = loaded({}, 'AUTODEPLOY_JOB_N_SCHEDULE=@daily\nAUTODEPLOY_JOB_N_IMAGE=busybox\nAUTODEPLOY_JOB_N_COMMAND=true\nAUTODEPLOY_JOB_N_VOLUMES=/:/host\n');
+    expect(refused(native)).toEqual([expect.stringMatching(/add AUTODEPLOY_JOB_N_HOST_ACCESS=true to it$/)]);
+    const local = loaded({}, `AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: l\n  schedule: "@daily"\n  command: docker ps\n'`);
+    expect(refused(local)).toEqual([expect.stringMatching(/job "l": it runs in the scheduler's own container, which holds the Docker socket, which gives it the host/)]);
+  });
+
+  it("lets a job file's jobs drive Docker, as birdhouse's components do, and says so", () => {
+    const c = loaded({ 'autodeploy-data.yml': '- name: deploy_data\n  schedule: "@hourly"\n  image: docker:24\n  command: /deploy-data x.yml\n  dockerargs: --volume /var/run/docker.sock:/var/run/docker.sock:ro\n' });
+    expect(refused(c)).toEqual([]);
+    expect(named(c, 'deploy_data', 'container').hostAccess).toEqual(['--volume /var/run/docker.sock:/var/run/docker.sock:ro mounts the Docker socket (root on the host)']);
+  });
+
+  it('covers triggers: a trigger that mounts the socket needs the job to say host-access', () => {
+    const c = loaded({}, `AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: t\n  schedule: "@daily"\n  image: busybox\n  command: "true"\n  trigger:\n    - image: docker:24\n      command: docker ps\n      dockerargs: -v /var/run/docker.sock:/var/run/docker.sock\n'`);
+    expect(refused(c)).toEqual([expect.stringMatching(/job "t": trigger #1: --volume \/var\/run\/docker\.sock/)]);
   });
 });

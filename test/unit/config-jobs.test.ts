@@ -220,7 +220,7 @@ describe('job problems', () => {
     [
       'unknown YAML key',
       "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: a\n  schedule: \"@daily\"\n  command: x\n  image: y\n  ports: 80'",
-      ['env.local:6: job "a": unknown key "ports"; a job has name, comment, schedule, command, image, container, project, dockerargs, trigger, onstart, timeout, enabled'],
+      ['env.local:6: job "a": unknown key "ports"; a job has name, comment, schedule, command, image, container, project, dockerargs, trigger, onstart, timeout, enabled, host-access'],
     ],
     [
       'YAML values of the wrong type',
@@ -234,7 +234,10 @@ describe('job problems', () => {
     [
       'missing command (YAML; without an image, it runs in the scheduler)',
       "AUTODEPLOY_EXTRA_SCHEDULER_JOBS='\n- name: a\n  schedule: \"@daily\"'",
-      ['env.local:2: job "a": command is required (what to run in the container)'],
+      [
+        'env.local:2: job "a": command is required (what to run in the container)',
+        'env.local:2: job "a": it runs in the scheduler\'s own container, which holds the Docker socket, which gives it the host; if the job needs that, add host-access: true to it',
+      ],
     ],
     [
       'missing schedule (YAML)',
@@ -260,14 +263,14 @@ describe('job problems', () => {
       'a job variable without a known key',
       ['AUTODEPLOY_JOB_X_SCHEDULE=@daily', 'AUTODEPLOY_JOB_X_IMAGE=alpine', 'AUTODEPLOY_JOB_X_COMMAND=true', 'AUTODEPLOY_JOB_X_IMAGES=alpine'].join('\n'),
       [
-        'env.local:4: AUTODEPLOY_JOB_X_IMAGES does not end in a job key; job variables are AUTODEPLOY_JOB_<NAME>_<KEY> with KEY one of SCHEDULE, IMAGE, COMMAND, VOLUMES, ENV, USER, TIMEOUT, ENABLED, COMMENT, WORKDIR, ENTRYPOINT, NETWORK, DOCKERARGS',
+        'env.local:4: AUTODEPLOY_JOB_X_IMAGES does not end in a job key; job variables are AUTODEPLOY_JOB_<NAME>_<KEY> with KEY one of SCHEDULE, IMAGE, COMMAND, VOLUMES, ENV, USER, TIMEOUT, ENABLED, COMMENT, WORKDIR, ENTRYPOINT, NETWORK, DOCKERARGS, HOST_ACCESS',
       ],
     ],
     [
       'a job variable without a name',
       'AUTODEPLOY_JOB_IMAGE=alpine',
       [
-        'env.local:1: AUTODEPLOY_JOB_IMAGE does not end in a job key; job variables are AUTODEPLOY_JOB_<NAME>_<KEY> with KEY one of SCHEDULE, IMAGE, COMMAND, VOLUMES, ENV, USER, TIMEOUT, ENABLED, COMMENT, WORKDIR, ENTRYPOINT, NETWORK, DOCKERARGS',
+        'env.local:1: AUTODEPLOY_JOB_IMAGE does not end in a job key; job variables are AUTODEPLOY_JOB_<NAME>_<KEY> with KEY one of SCHEDULE, IMAGE, COMMAND, VOLUMES, ENV, USER, TIMEOUT, ENABLED, COMMENT, WORKDIR, ENTRYPOINT, NETWORK, DOCKERARGS, HOST_ACCESS',
       ],
     ],
     [
