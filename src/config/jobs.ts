@@ -5,7 +5,10 @@
 
 import type { Job, Schedule, Trigger } from '../core/job.js';
 import { parseSchedule } from '../core/schedule.js';
-import { parseDuration } from '../core/duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from '../core/duration.js';
+
+/** A run stopped sooner than this would be stopped before its container has started. */
+const MIN_TIMEOUT_MS = 1000;
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { JobDraft, SettingEntry } from './job-draft.js';
 import { buildStep, JobChecker, TriggerFields } from './job-steps.js';
@@ -47,6 +50,7 @@ export interface ListedJobs {
 }
 
 const JOB_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+const MAX_JOB_NAME = 64;
 /** The built-in jobs and the scheduler's own log (`<name>.log`, containers named after the job). */
 export const RESERVED_JOB_NAMES: readonly string[] = ['autodeploy', 'notebookdeploy', 'scheduler'];
 
@@ -59,6 +63,9 @@ function buildJob(draft: JobDraft, input: JobsInput, reserved: ReadonlySet<strin
       draft.nameKey,
       'the name cannot be used for containers: use letters, digits, "_", "-" and ".", starting with a letter or digit',
     );
+  } else if (name.length > MAX_JOB_NAME) {
+    // The name is the container's, and its log's file and folder names, with a rotation suffix.
+    c.problem(draft.source, draft.nameKey, `the name is ${name.length} characters long; use at most ${MAX_JOB_NAME}`);
   }
 
   if (reserved.has(name)) {
@@ -89,6 +96,8 @@ function buildJob(draft: JobDraft, input: JobsInput, reserved: ReadonlySet<strin
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(String(v), { plainSeconds: true });
     if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) {
       c.problem(timeoutField.where, timeoutField.key, `${timeoutField.key} must be a duration like 90s, 30m, 2h or a number of seconds, not "${String(v)}"`);
+    } else if (ms < MIN_TIMEOUT_MS || ms > MAX_DURATION_MS) {
+      c.problem(timeoutField.where, timeoutField.key, `${timeoutField.key} must be between 1s and ${MAX_DURATION_TEXT}, not "${String(v)}"`);
     } else timeoutMs = ms;
   }
 

@@ -1,3 +1,11 @@
+/**
+ * The longest interval or timeout a job may have: a year and a day. Waits that long work (they
+ * are chained past Node's 24.8-day timer limit); beyond it a value is refused at load, so that
+ * no number is too large to be a date or a timer.
+ */
+export const MAX_DURATION_MS = 366 * 24 * 3_600_000;
+export const MAX_DURATION_TEXT = '366 days (8784h)';
+
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
 
 export interface DurationOptions {

@@ -1,6 +1,6 @@
 import { validateDetailed } from 'node-cron';
 import type { Schedule } from './job.js';
-import { parseDuration } from './duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from './duration.js';
 
 export type ParseScheduleResult =
   | { readonly ok: true; readonly schedule: Schedule | null }
@@ -42,6 +42,9 @@ export function parseSchedule(text: string, timezone: string | undefined): Parse
     }
     if (intervalMs < 1000) {
       return { ok: false, message: `schedule "${trimmed}" is not valid: the interval must be at least 1s` };
+    }
+    if (intervalMs > MAX_DURATION_MS) {
+      return { ok: false, message: `schedule "${trimmed}" is not valid: the interval must be at most ${MAX_DURATION_TEXT}` };
     }
     return { ok: true, schedule: { kind: 'every', text, intervalMs } };
   }

@@ -338,3 +338,29 @@ describe('host access is explicit', () => {
     expect(refused(c)).toEqual([expect.stringMatching(/job "t": trigger #1: --volume \/var\/run\/docker\.sock/)]);
   });
 });
+
+describe('timers without overflow', () => {
+  const every = (schedule: string, extra = ''): string => `- name: t\n  schedule: "${schedule}"\n  image: busybox\n  command: "true"\n${extra}`;
+  it('accepts an interval and a timeout up to a year and a day, and refuses longer ones at their line', () => {
+    expect(named(loaded({ 'a.yml': every('@every 8784h', '  timeout: 8784h\n') }), 't', 'container').schedule).toEqual({ kind: 'every', text: '@every 8784h', intervalMs: 8784 * 3_600_000 });
+    expect(refused(loaded({ 'a.yml': every('@every 8785h') }))).toEqual([
+      '/scheduler-job-configs/a.yml:2: job "t": schedule "@every 8785h" is not valid: the interval must be at most 366 days (8784h)',
+    ]);
+    expect(refused(loaded({ 'a.yml': every('@every 99999999999999999999h') }))).toEqual([
+      '/scheduler-job-configs/a.yml:2: job "t": schedule "@every 99999999999999999999h" is not valid: the interval must be at most 366 days (8784h)',
+    ]);
+    expect(refused(loaded({ 'a.yml': every('@daily', '  timeout: 597h\n') }))).toEqual([]);
+    expect(refused(loaded({ 'a.yml': every('@daily', '  timeout: 9000h\n') }))).toEqual(['/scheduler-job-configs/a.yml:5: job "t": timeout must be between 1s and 366 days (8784h), not "9000h"']);
+    expect(refused(loaded({ 'a.yml': every('@daily', '  timeout: 0.0001\n') }))).toEqual(['/scheduler-job-configs/a.yml:5: job "t": timeout must be between 1s and 366 days (8784h), not "0.0001"']);
+  });
+});
+
+describe('job names', () => {
+  it('are at most 64 characters: a longer one would name a log file the disk refuses', () => {
+    const long = 'a'.repeat(300);
+    expect(refused(loaded({ 'a.yml': `- name: ${long}\n  schedule: "@daily"\n  image: busybox\n  command: "true"\n` }))).toEqual([
+      `/scheduler-job-configs/a.yml:1: job "${long}": the name is 300 characters long; use at most 64`,
+    ]);
+    expect(loaded({ 'a.yml': `- name: ${'b'.repeat(64)}\n  schedule: "@daily"\n  image: busybox\n  command: "true"\n` }).jobs.map((j) => j.name)).toEqual(['b'.repeat(64)]);
+  });
+});
