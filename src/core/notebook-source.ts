@@ -88,7 +88,10 @@ export function normalizeRelative(path: string): string | undefined {
   return segments.join('/');
 }
 
-const SCHEMES = /^(ssh|git\+ssh|ssh\+git|git|https?|file):\/\/./i;
+/** The transports a source may use: ssh and https (authenticated, encrypted), and this host's files. */
+const SCHEMES = /^(ssh|git\+ssh|ssh\+git|https|file):\/\/./i;
+/** git's `<transport>::<address>` form names a remote helper, a program to run (ext::, fd::). */
+const REMOTE_HELPER = /^[A-Za-z][A-Za-z0-9+.-]*::/;
 
 function checkUrl(url: string): string | undefined {
   const expected = 'expected a git URL (ssh://…, https://…, git@host:path) or an absolute path';
@@ -96,6 +99,8 @@ function checkUrl(url: string): string | undefined {
   if (url.startsWith('-')) return `URL "${url}" must not start with "-"`;
   if (url.startsWith('/')) return undefined;
   if (SCHEMES.test(url)) return undefined;
+  if (REMOTE_HELPER.test(url)) return `URL "${url.replace(/::.*/s, '::…')}" names a git remote helper, which runs a program; ${expected}`;
+  if (/^(git|https?):\/\//i.test(url)) return `URL "${url}" is neither ssh nor https: its content could be changed on the way; ${expected}`;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `URL "${url}" has a scheme git cannot fetch from here; ${expected}`;
   if (knownHostsName(url) !== undefined) return undefined;
   return `URL "${url}" is not a git URL; ${expected}`;

@@ -16,7 +16,7 @@ import type { HostKeyPolicy } from '../git/ssh-command.js';
 import { listTreeFiles, type TreeFile } from '../git/tree-files.js';
 import { compileGlob } from '../core/glob.js';
 import { shortId } from '../core/short-id.js';
-import { selectFiles } from './plan.js';
+import { MAX_SOURCE_BYTES, selectFiles, treeProblem } from './plan.js';
 import type { NotebookSource } from '../core/notebook-source.js';
 
 export interface FetchSettings {
@@ -129,9 +129,15 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
     const listing = await listTreeFiles(cacheDir, fetched.commit, source.subdir, { timeoutMs: settings.timeoutMs });
     if (listing.kind === 'missing') return fail(`${label}: the sub-directory "${source.subdir}" does not exist at commit ${short}`);
     if (listing.kind === 'not-a-directory') return fail(`${label}: "${source.subdir}" is a file at commit ${short}, not a directory`);
+    const problem = treeProblem(listing.files);
+    if (problem !== undefined) return fail(`${label}: at commit ${short}, ${problem}`);
     const glob = compileGlob(source.glob);
     if (!glob.ok) return fail(`${label}: glob "${source.glob}" ${glob.problem}`);
     const selection = selectFiles(listing.files, glob.regexp);
+    const bytes = selection.files.reduce((sum, file) => sum + file.size, 0);
+    if (bytes > MAX_SOURCE_BYTES) {
+      return fail(`${label}: at commit ${short}, the matching files hold ${bytes} bytes, more than the ${MAX_SOURCE_BYTES} a source may publish; narrow its sub-directory or glob`);
+    }
     if (selection.files.length === 0) {
       // Publishing a set without this source's notebooks would take them from every user.
       return fail(`${label}: no file matches "${source.glob}" in ${source.subdir === '' ? 'the repository' : `"${source.subdir}"`} at commit ${short}; check the sub-directory and the glob`);

@@ -13,6 +13,27 @@ export interface Selection {
   readonly skipped: readonly string[];
 }
 
+/** A source's set is bounded: more than this many files, or bytes, is refused rather than published. */
+export const MAX_SOURCE_FILES = 20_000;
+export const MAX_SOURCE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A path that could leave the target, or name nothing: `..`, `.`, an empty segment, a leading
+ * `/`, or a `.git` directory. git refuses to check such trees out; a crafted commit may hold one.
+ */
+export function unsafeTreePath(path: string): boolean {
+  if (path === '' || path.startsWith('/') || path.includes('\0')) return true;
+  return path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..' || segment.toLowerCase() === '.git');
+}
+
+/** Why a source's tree cannot be published whole, or undefined: a path leaving it, or more than the bounds allow. */
+export function treeProblem(files: readonly TreeFile[]): string | undefined {
+  const unsafe = files.find((file) => unsafeTreePath(file.path));
+  if (unsafe !== undefined) return `the tree holds a path that would leave the target or name git's own files ("${unsafe.path.slice(0, 200)}"); nothing of it is published`;
+  if (files.length > MAX_SOURCE_FILES) return `the tree holds ${files.length} files, more than the ${MAX_SOURCE_FILES} a source may publish; narrow its sub-directory or glob`;
+  return undefined;
+}
+
 /** The files of a source's sub-directory that its glob matches. */
 export function selectFiles(files: readonly TreeFile[], glob: RegExp): Selection {
   const selected: TreeFile[] = [];

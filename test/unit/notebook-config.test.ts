@@ -208,3 +208,16 @@ describe('the notebookdeploy job', () => {
     expect(bad[0]).toMatch(/^env\.local:7: AUTODEPLOY_NOTEBOOK_FREQUENCY: /);
   });
 });
+
+describe('notebook source transports', () => {
+  it('are ssh, https and this host only: no remote helper, no plain http or git://', () => {
+    const parsed = parseNotebookSources(['fd::0', 'ext::sh -c touch% /tmp/x', 'http://example.org/r.git', 'git://example.org/r.git', 'https://example.org/r.git', 'git@example.org:org/r.git', '/srv/notebooks'].join('\n'));
+    expect(parsed.problems.map((p) => p.message)).toEqual([
+      'URL "fd::…" names a git remote helper, which runs a program; expected a git URL (ssh://…, https://…, git@host:path) or an absolute path',
+      'URL "ext::…" names a git remote helper, which runs a program; expected a git URL (ssh://…, https://…, git@host:path) or an absolute path',
+      'URL "http://example.org/r.git" is neither ssh nor https: its content could be changed on the way; expected a git URL (ssh://…, https://…, git@host:path) or an absolute path',
+      'URL "git://example.org/r.git" is neither ssh nor https: its content could be changed on the way; expected a git URL (ssh://…, https://…, git@host:path) or an absolute path',
+    ]);
+    expect(parsed.sources.map((s) => s.url)).toEqual(['https://example.org/r.git', 'git@example.org:org/r.git', '/srv/notebooks']);
+  });
+});

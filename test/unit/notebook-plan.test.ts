@@ -3,7 +3,7 @@ import { repositoryName } from '../../src/git/repo-name.js';
 import type { TreeFile } from '../../src/git/tree-files.js';
 import { compileGlob } from '../../src/core/glob.js';
 import { fingerprintOf } from '../../src/notebooks/manifest.js';
-import { diffFiles, planTree, selectFiles } from '../../src/notebooks/plan.js';
+import { diffFiles, MAX_SOURCE_FILES, planTree, selectFiles, treeProblem, unsafeTreePath } from '../../src/notebooks/plan.js';
 
 function regexp(glob: string): RegExp {
   const compiled = compileGlob(glob);
@@ -168,5 +168,22 @@ describe('repositoryName', () => {
     expect(repositoryName('/srv/git/tutorials/.git')).toBe('tutorials');
     expect(repositoryName('file:///srv/git/tutorials')).toBe('tutorials');
     expect(repositoryName('host:')).toBeUndefined();
+  });
+});
+
+describe('trees that would leave the target', () => {
+  const file = (path: string): { path: string; mode: string; oid: string; size: number } => ({ path, mode: '100644', oid: 'a'.repeat(40), size: 1 });
+  it('are refused whole when a path holds .., ., an empty segment, a leading / or .git', () => {
+    for (const bad of ['../escape.ipynb', 'a/../../b.ipynb', './a.ipynb', 'a//b.ipynb', '/etc/x.ipynb', 'sub/.git/config', 'sub/.GIT/hooks/x']) {
+      expect(unsafeTreePath(bad), bad).toBe(true);
+      expect(treeProblem([file('ok.ipynb'), file(bad)]), bad).toMatch(/^the tree holds a path that would leave the target or name git's own files/);
+    }
+    for (const good of ['a.ipynb', 'docs/..hidden/a.ipynb', 'x/.gitignore', 'a...b.ipynb']) expect(unsafeTreePath(good), good).toBe(false);
+    expect(treeProblem([file('a.ipynb'), file('b/c.ipynb')])).toBeUndefined();
+  });
+
+  it('are refused when they hold more files than a source may publish', () => {
+    const many = Array.from({ length: MAX_SOURCE_FILES + 1 }, (_, i) => file(`n${i}.ipynb`));
+    expect(treeProblem(many)).toMatch(/holds 20001 files, more than the 20000 a source may publish/);
   });
 });
