@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
 import { KNOWN_SETTINGS } from '../../src/config/names.js';
+import { settingFromEnvironment } from '../../src/config/settings.js';
 import { isSecretName } from '../../src/core/secrets.js';
 import { refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
@@ -150,6 +151,43 @@ describe('loadConfig: precedence', () => {
       notebookOwner: '1000:100',
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
+  });
+});
+
+describe("loadConfig: the platform's own variables", () => {
+  it('takes the log directory from AUTODEPLOY_LOG_DIR, else BIRDHOUSE_LOG_DIR, else PAVICS_LOG_DIR, else /var/log/PAVICS', () => {
+    const logDir = (local: string, processEnv: Record<string, string> = {}): string => valid(load('export AUTODEPLOY_LOG_DIR=""', local, processEnv)).settings.logDir;
+    expect(logDir('AUTODEPLOY_LOG_DIR=/a\nBIRDHOUSE_LOG_DIR=/b\nPAVICS_LOG_DIR=/c')).toBe('/a');
+    expect(logDir('BIRDHOUSE_AUTODEPLOY_LOG_DIR=/a\nBIRDHOUSE_LOG_DIR=/b')).toBe('/a');
+    expect(logDir('BIRDHOUSE_LOG_DIR=/b\nPAVICS_LOG_DIR=/c')).toBe('/b');
+    expect(logDir('PAVICS_LOG_DIR=/c')).toBe('/c');
+    expect(logDir('')).toBe('/var/log/PAVICS');
+    // empty is unset, as for every setting
+    expect(logDir('AUTODEPLOY_LOG_DIR=\nBIRDHOUSE_LOG_DIR=\nPAVICS_LOG_DIR=/c')).toBe('/c');
+    expect(logDir('', { BIRDHOUSE_LOG_DIR: '/var/log/birdhouse' })).toBe('/var/log/birdhouse');
+  });
+
+  it('names the variable a bad value was read from, and the setting it stood for', () => {
+    expect(refused(load('', 'BIRDHOUSE_LOG_DIR=logs'))).toEqual([
+      'env.local:1: BIRDHOUSE_LOG_DIR="logs" (read for AUTODEPLOY_LOG_DIR, which is not set) must be an absolute path',
+    ]);
+    expect(refused(load('', 'PAVICS_LOG_DIR=/ok\nBIRDHOUSE_LOG_DIR=./no'))).toEqual([
+      'env.local:2: BIRDHOUSE_LOG_DIR="./no" (read for AUTODEPLOY_LOG_DIR, which is not set) must be an absolute path',
+    ]);
+    // a good AUTODEPLOY_LOG_DIR hides a bad value of the variables it stands before
+    expect(valid(load('', 'BIRDHOUSE_LOG_DIR=logs\nAUTODEPLOY_LOG_DIR=/logs')).settings.logDir).toBe('/logs');
+  });
+});
+
+describe('settingFromEnvironment', () => {
+  it('reads the first variable set and not empty, under either spelling, else the fallback', () => {
+    expect(settingFromEnvironment('logDir', {})).toBe('/var/log/PAVICS');
+    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p' })).toBe('/p');
+    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p', BIRDHOUSE_LOG_DIR: '/b' })).toBe('/b');
+    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', BIRDHOUSE_AUTODEPLOY_LOG_DIR: '/ba' })).toBe('/ba');
+    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', AUTODEPLOY_LOG_DIR: '' })).toBe('/b');
+    expect(settingFromEnvironment('stateDir', { AUTODEPLOY_STATE_DIR: '/s' })).toBe('/s');
+    expect(settingFromEnvironment('compose', {})).toBe('');
   });
 });
 
