@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { posix } from 'node:path';
 import { parseNotebookSources } from '../core/notebook-source.js';
 import { parseDuration } from '../core/duration.js';
+import { splitWords } from '../core/shell-words.js';
 import { OWNERSHIP_PATTERN } from '../core/ownership.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
@@ -61,7 +62,14 @@ export const settingsSchema = z.object({
     .optional(),
   deployKeyRootDir: absolutePath.optional(),
   platformFrequency: z.string().optional(),
-  compose: z.string().optional(),
+  // Split as the deploy will split it, so that a bad command is reported at its line, not at deploy time.
+  compose: z
+    .string()
+    .superRefine((command, ctx) => {
+      const split = splitWords(command);
+      if (!split.ok) ctx.addIssue({ code: 'custom', message: `cannot be split into a command and its arguments (${split.problem})`, input: command });
+    })
+    .optional(),
   codeOwnership: z
     .string()
     .regex(OWNERSHIP_PATTERN, { error: 'must be numeric uid:gid (names differ between the host and the deploy container)' })

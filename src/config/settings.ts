@@ -29,7 +29,7 @@ export interface Settings {
   readonly deployKeyRootDir?: string;
   /** AUTODEPLOY_PLATFORM_FREQUENCY as written; empty disables the autodeploy job */
   readonly platformFrequency: string;
-  /** AUTODEPLOY_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
+  /** AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
   readonly compose?: string;
   /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid */
   readonly codeOwnership?: string;
@@ -81,7 +81,9 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, SettingVari
   extraRepos: { name: 'AUTODEPLOY_EXTRA_REPOS' },
   deployKeyRootDir: { name: 'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR' },
   platformFrequency: { name: 'AUTODEPLOY_PLATFORM_FREQUENCY' },
-  compose: { name: 'AUTODEPLOY_COMPOSE' },
+  // birdhouse-deploy's own deploy runs BIRDHOUSE_COMPOSE (birdhouse/deployment/deploy.sh); its
+  // compose wrapper sets it to its own path.
+  compose: { name: 'AUTODEPLOY_COMPOSE', alternatives: ['BIRDHOUSE_COMPOSE'] },
   codeOwnership: { name: 'AUTODEPLOY_CODE_OWNERSHIP' },
   knownHosts: { name: 'AUTODEPLOY_KNOWN_HOSTS' },
   restart: { name: 'AUTODEPLOY_RESTART', fallback: 'changed' },

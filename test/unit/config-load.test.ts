@@ -179,6 +179,23 @@ describe("loadConfig: the platform's own variables", () => {
   });
 });
 
+describe('loadConfig: the compose command', () => {
+  it('is AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE, else left to the deploy to find', () => {
+    const compose = (local: string): string | undefined => valid(load('export AUTODEPLOY_COMPOSE=""', local)).settings.compose;
+    expect(compose('AUTODEPLOY_COMPOSE="docker compose"\nBIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('docker compose');
+    expect(compose('BIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('/srv/birdhouse/birdhouse-compose.sh');
+    expect(compose('BIRDHOUSE_COMPOSE=')).toBeUndefined();
+    expect(valid(load('', '', { BIRDHOUSE_COMPOSE: '/usr/local/bin/birdhouse-compose.sh' })).settings.compose).toBe('/usr/local/bin/birdhouse-compose.sh');
+  });
+
+  it('is refused at its line when it cannot be split into words, under the name it was read from', () => {
+    expect(refused(load('', 'AUTODEPLOY_COMPOSE=\'docker "compose\''))).toEqual(['env.local:1: AUTODEPLOY_COMPOSE="docker "compose" cannot be split into a command and its arguments (has an unterminated double quote)']);
+    expect(refused(load('', 'BIRDHOUSE_COMPOSE="compose | tee"'))).toEqual([
+      'env.local:1: BIRDHOUSE_COMPOSE="compose | tee" (read for AUTODEPLOY_COMPOSE, which is not set) cannot be split into a command and its arguments (shell operator "|" is not allowed here)',
+    ]);
+  });
+});
+
 describe('settingFromEnvironment', () => {
   it('reads the first variable set and not empty, under either spelling, else the fallback', () => {
     expect(settingFromEnvironment('logDir', {})).toBe('/var/log/PAVICS');
