@@ -1,6 +1,7 @@
 import { connectDocker } from '../docker/job-containers.js';
 import { dockerMountingContainers } from '../docker/mounting-containers.js';
 import { createMasker } from '../core/mask.js';
+import { formatOwnership } from '../core/ownership.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
@@ -45,7 +46,7 @@ export const notebooksCommand: Command = {
 
     const started = new Date();
     const what = rollback ? 'rollback' : dryRun ? 'dry run' : 'run';
-    say(`notebooks ${what} started at ${started.toISOString()}: ${settings.notebookSources.length} source${settings.notebookSources.length === 1 ? '' : 's'}, target ${target}, owner ${settings.notebookOwner}`);
+    say(`notebooks ${what} started at ${started.toISOString()}: ${settings.notebookSources.length} source${settings.notebookSources.length === 1 ? '' : 's'}, target ${target}, owner ${formatOwnership(settings.notebookOwner)}`);
     const input = {
       sources: settings.notebookSources,
       target,

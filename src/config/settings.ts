@@ -1,4 +1,5 @@
 import type { NotebookSource } from '../core/notebook-source.js';
+import type { Ownership } from '../core/ownership.js';
 import type { ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
@@ -31,8 +32,8 @@ export interface Settings {
   readonly platformFrequency: string;
   /** AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
   readonly compose?: string;
-  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid */
-  readonly codeOwnership?: string;
+  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid, or uid alone (the group is then left alone) */
+  readonly codeOwnership?: Ownership;
   /** AUTODEPLOY_KNOWN_HOSTS: pinned known_hosts; undefined: trust on first use */
   readonly knownHosts?: string;
   /** AUTODEPLOY_RESTART */
@@ -45,8 +46,8 @@ export interface Settings {
   readonly notebookSources: readonly NotebookSource[];
   /** AUTODEPLOY_NOTEBOOK_TARGET_DIR, else `${JUPYTERHUB_USER_DATA_DIR}/tutorial-notebooks`; undefined when neither is set */
   readonly notebookTargetDir?: string;
-  /** AUTODEPLOY_NOTEBOOK_OWNER as numeric uid:gid (root is 0:0) */
-  readonly notebookOwner: string;
+  /** AUTODEPLOY_NOTEBOOK_OWNER: numeric uid:gid (root is 0:0) */
+  readonly notebookOwner: Ownership;
 }
 
 /** Where the published notebooks go when AUTODEPLOY_NOTEBOOK_TARGET_DIR is not set: birdhouse-deploy's place for them. */

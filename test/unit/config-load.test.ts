@@ -56,7 +56,7 @@ const DEPLOY_DEFAULTS = {
   verifyTimeoutMs: 300_000,
   notebookFrequency: '',
   notebookSources: [],
-  notebookOwner: '0:0',
+  notebookOwner: { uid: 0, gid: 0 },
 } as const;
 
 describe('loadConfig: precedence', () => {
@@ -138,7 +138,7 @@ describe('loadConfig: precedence', () => {
       deployKeyRootDir: '/root/.ssh',
       platformFrequency: '@every 10m',
       compose: 'docker compose',
-      codeOwnership: '1000:1000',
+      codeOwnership: { uid: 1000, gid: 1000 },
       knownHosts: '/etc/autodeploy/known_hosts',
       restart: 'all',
       verifyTimeoutMs: 90_000,
@@ -148,7 +148,7 @@ describe('loadConfig: precedence', () => {
         { url: '/srv/git/extra.git', ref: undefined, subdir: '', glob: '**/*.ipynb', dest: '', line: 23 },
       ],
       notebookTargetDir: '/data/notebooks',
-      notebookOwner: '1000:100',
+      notebookOwner: { uid: 1000, gid: 100 },
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
   });
@@ -205,6 +205,29 @@ describe('settingFromEnvironment', () => {
     expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', AUTODEPLOY_LOG_DIR: '' })).toBe('/b');
     expect(settingFromEnvironment('stateDir', { AUTODEPLOY_STATE_DIR: '/s' })).toBe('/s');
     expect(settingFromEnvironment('compose', {})).toBe('');
+  });
+});
+
+describe('loadConfig: ownership', () => {
+  it('reads AUTODEPLOY_CODE_OWNERSHIP as uid:gid, or a uid alone whose group chown leaves alone', () => {
+    const owner = (local: string) => valid(load('', local)).settings.codeOwnership;
+    expect(owner('AUTODEPLOY_CODE_OWNERSHIP=1000:100')).toEqual({ uid: 1000, gid: 100 });
+    expect(owner('BIRDHOUSE_AUTODEPLOY_CODE_OWNERSHIP=1000')).toEqual({ uid: 1000, gid: undefined });
+    expect(owner(`AUTODEPLOY_CODE_OWNERSHIP=${2 ** 32 - 2}:0`)).toEqual({ uid: 2 ** 32 - 2, gid: 0 });
+    expect(owner('AUTODEPLOY_CODE_OWNERSHIP=')).toBeUndefined();
+  });
+
+  it('reads AUTODEPLOY_NOTEBOOK_OWNER as uid:gid or root, and nothing else', () => {
+    const owner = (local: string) => valid(load('', local)).settings.notebookOwner;
+    expect(owner('')).toEqual({ uid: 0, gid: 0 });
+    expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=root')).toEqual({ uid: 0, gid: 0 });
+    expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=1000:100')).toEqual({ uid: 1000, gid: 100 });
+    expect(refused(load('', 'X=1\nAUTODEPLOY_NOTEBOOK_OWNER=1000'))).toEqual([
+      'env.local:2: AUTODEPLOY_NOTEBOOK_OWNER="1000" must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)',
+    ]);
+    expect(refused(load('', 'AUTODEPLOY_NOTEBOOK_OWNER=0:4294967295'))).toEqual([
+      'env.local:1: AUTODEPLOY_NOTEBOOK_OWNER="0:4294967295" has gid 4294967295, over 4294967294, the largest id chown can give',
+    ]);
   });
 });
 
@@ -278,7 +301,10 @@ describe('loadConfig: problems', () => {
     ['AUTODEPLOY_STATE_DIR=./state', 'env.local:1: AUTODEPLOY_STATE_DIR="./state" must be an absolute path'],
     ['TZ=Mars/Olympus_Mons', 'env.local:1: TZ="Mars/Olympus_Mons" is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)'],
     ['AUTODEPLOY_JOB_TIMEOUT=soon', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="soon" must be a duration like 90s, 30m, 2h or a number of seconds'],
-    ['AUTODEPLOY_CODE_OWNERSHIP=1000', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000" must be numeric uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=www-data', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="www-data" must be a numeric uid or uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=1000:', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000:" must be a numeric uid or uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=4294967295', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="4294967295" has uid 4294967295, over 4294967294, the largest id chown can give'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=1000:99999999999', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000:99999999999" has gid 99999999999, over 4294967294, the largest id chown can give'],
     ['AUTODEPLOY_JOB_TIMEOUT=0s', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="0s" must be a duration like 90s, 30m, 2h or a number of seconds'],
   ])('refuses %s', (line, message) => {
     expect(refused(load('', line))).toEqual([message]);
@@ -403,7 +429,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       logKeep: 30,
       stateDir: '/var/lib/autodeploy',
       defaultJobTimeoutMs: 7_200_000,
-      codeOwnership: '1000:1000',
+      codeOwnership: { uid: 1000, gid: 1000 },
       compose: 'docker compose',
       deployKeyRootDir: '/root/.ssh/deploy_keys',
       extraRepos: ['/opt/private-config', '/opt/extra-components'],
@@ -432,7 +458,7 @@ describe('the shipped config/default.env and env.local.example', () => {
         },
       ],
       notebookTargetDir: '/data/jupyterhub_user_data/tutorial-notebooks',
-      notebookOwner: '0:0',
+      notebookOwner: { uid: 0, gid: 0 },
     });
     expect(c.jobs.map((j) => [j.name, j.schedule?.text, j.container.image])).toEqual([
       ['autodeploy', '*/30 * * * *', 'autodeploy-scheduler:latest'],
