@@ -41,6 +41,8 @@ export interface LoadInput {
   readonly context?: SchedulerContext;
   /** the checkout holding COMPOSE_DIR; see CheckoutRootOf */
   readonly checkoutRootOf?: CheckoutRootOf;
+  /** where env.local (the last file) really is, when it is a symbolic link; see BuiltinJobInput */
+  readonly envFileTarget?: string;
 }
 
 export interface Config {
@@ -234,6 +236,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       settings: settingsResult.settings,
       entries,
       envFile: lastFile,
+      envFileTarget: input.envFileTarget,
       env: resolved,
       context: input.context ?? {},
       checkoutRootOf: input.checkoutRootOf,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readFile, readlink, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { BuiltinJobKind, SchedulerContext } from './builtin-job.js';
 import { shellEvalMode } from './eval-mode.js';
 import type { ConfigIssue } from '../core/issues.js';
@@ -32,13 +32,42 @@ export function checkoutRootOf(composeDir: string): string {
 
 async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
   try {
+    // Through a symbolic link, as sh's `.` reads it: birdhouse-deploy recommends env.local be a
+    // link into a private config checkout (discover_env_local in read-configs.include.sh).
     return { text: await readFile(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOENT' ? missing : `cannot be read (${code ?? (error as Error).message}); check its permissions`;
+      code === 'ENOENT' ? await whyMissing(path, missing) : `cannot be read (${code ?? (error as Error).message}); check its permissions`;
     return { issue: { file: path, line: undefined, message } };
   }
+}
+
+/**
+ * Why a file cannot be found. A symbolic link whose target is gone, or a file whose directory is
+ * not there, is usually a missing mount in a container, not a missing file.
+ */
+async function whyMissing(path: string, missing: string): Promise<string> {
+  const link = await lstat(path).then(
+    async (stats) => (stats.isSymbolicLink() ? readlink(path) : undefined),
+    () => undefined,
+  );
+  if (link !== undefined) {
+    return (
+      `${path} is a symbolic link to ${link}, which does not exist here; ` +
+      `restore it, or, in a container, mount the directory it is in (${dirname(resolve(dirname(path), link))}) at the same path`
+    );
+  }
+  if (!existsSync(dirname(path))) {
+    return `${path} does not exist, nor does its directory ${dirname(path)}; in a container, mount that directory at the same path`;
+  }
+  return missing;
+}
+
+/** Where a file really is when it is reached through symbolic links; undefined when it is not. */
+async function linkTarget(path: string): Promise<string | undefined> {
+  const real = await realpath(path).catch(() => undefined);
+  return real === undefined || real === resolve(path) ? undefined : real;
 }
 
 /** Reads default.env and env.local and loads the configuration from them. */
@@ -58,7 +87,15 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
   ];
   const mode = shellEvalMode(local.text, options.processEnv);
   if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
-  const common = { files, processEnv: options.processEnv, checkoutRootOf, builtins: options.builtins, ...(options.context ? { context: options.context } : {}) };
+  const envFileTarget = await linkTarget(options.envFile);
+  const common = {
+    files,
+    processEnv: options.processEnv,
+    checkoutRootOf,
+    builtins: options.builtins,
+    ...(options.context ? { context: options.context } : {}),
+    ...(envFileTarget === undefined ? {} : { envFileTarget }),
+  };
   if (!mode.shell) return loadConfig(common);
 
   const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });

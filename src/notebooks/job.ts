@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import {
   credentialMounts,
   DOCKER_SOCKET,
+  envFilePaths,
   sameMount,
   schedulerImageContainer,
   stateMount,
@@ -68,7 +69,7 @@ function notebookDeployContainer(input: BuiltinJobInput, target: string): Contai
     // versions it points to live beside it.
     sameMount(dirname(target)),
     stateMount(input),
-    sameMount(dirname(input.envFile), 'ro'),
+    ...envFilePaths(input).map((file) => sameMount(dirname(file), 'ro')),
     ...credentialMounts(settings),
   ]);
   // A source on this host (a path or file:// URL) is read where it is.
