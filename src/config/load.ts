@@ -4,7 +4,7 @@
 // found is returned and nothing is half-loaded.
 
 import type { Job } from '../core/job.js';
-import { parseEnvFile, type EnvAssignment } from './env-file.js';
+import { parseEnvFile, type EnvAssignment, type UnsetReference } from './env-file.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import type { BuiltinJobKind, CheckoutRootOf, SchedulerContext } from './builtin-job.js';
@@ -70,19 +70,40 @@ function defined(env: Readonly<Record<string, string | undefined>>): Record<stri
 function readFiles(
   files: readonly EnvFileText[],
   processEnv: Readonly<Record<string, string>>,
-): { env: Record<string, string>; assignments: EnvAssignment[]; issues: ConfigIssue[] } {
+): { env: Record<string, string>; assignments: EnvAssignment[]; issues: ConfigIssue[]; unset: UnsetReference[] } {
   const env: Record<string, string> = { ...processEnv };
   const assignments: EnvAssignment[] = [];
   const issues: ConfigIssue[] = [];
+  const unset: UnsetReference[] = [];
   for (const file of files) {
     const result = parseEnvFile(file.text, file.path, env);
     issues.push(...result.issues);
+    unset.push(...result.unset);
     for (const a of result.assignments) {
       env[a.key] = a.value;
       assignments.push(a);
     }
   }
-  return { env, assignments, issues };
+  return { env, assignments, issues, unset };
+}
+
+/**
+ * A `$NAME` that nothing sets before it (sh, like this reader, puts "" in its place) is most
+ * often a typo or a line out of order; an operator who means empty says so with `${NAME:-}`.
+ * `finalEnv` is what the whole configuration leaves: when a shell computed the values, a name
+ * that it set after all (in shell logic, or in the platform's own files) is not reported.
+ */
+function unsetWarnings(unset: readonly UnsetReference[], finalEnv?: Readonly<Record<string, string>>): ConfigIssue[] {
+  return unset
+    .filter((ref) => finalEnv === undefined || (finalEnv[ref.name] ?? '') === '')
+    .map((ref) => ({
+      file: ref.file,
+      line: ref.line,
+      key: ref.key,
+      message:
+        `${ref.name} is not set (by an earlier line, a default.env or the environment): $${ref.name} in the value of ${ref.key} is replaced by ""; ` +
+        `set ${ref.name} before this line, or write \${${ref.name}:-} if empty is meant`,
+    }));
 }
 
 /**
@@ -187,18 +208,20 @@ export function loadConfig(input: LoadInput): LoadResult {
   let env: Record<string, string>;
   let assignments: EnvAssignment[];
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const read = readFiles(input.files, processEnv);
   if (input.evaluated === undefined) {
-    const read = readFiles(input.files, processEnv);
     env = read.env;
     assignments = read.assignments;
     issues.push(...read.issues);
+    warnings.push(...unsetWarnings(read.unset));
   } else {
     // sh computed the values; the files are read only to know which line set what
     env = { ...processEnv, ...input.evaluated };
-    assignments = readFiles(input.files, processEnv).assignments.filter((a) => a.key in env);
+    assignments = read.assignments.filter((a) => a.key in env);
+    warnings.push(...unsetWarnings(read.unset, env));
   }
 
-  const warnings: ConfigIssue[] = [];
   const entries = resolveEntries(env, assignments, lastFile, processEnv);
   warnings.push(...aliasWarnings(assignments, defaultsFile));
   warnings.push(...unknownNameWarnings(entries));

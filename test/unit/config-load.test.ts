@@ -290,6 +290,27 @@ describe('loadConfig: warnings', () => {
   });
 });
 
+describe('loadConfig: variables nothing sets', () => {
+  it('warns at the line of a $NAME that no earlier line, default.env or the environment sets, naming it', () => {
+    const c = valid(load('export BASE=/srv', ['A=1', 'AUTODEPLOY_LOG_DIR="$BASE/$LOG_SUBDIR"', 'B="$HOME/${ELSEWHERE}"'].join('\n'), { HOME: '/root' }));
+    expect(c.settings.logDir).toBe('/srv/');
+    expect(c.warnings.map(formatIssue)).toEqual([
+      'env.local:2: LOG_SUBDIR is not set (by an earlier line, a default.env or the environment): $LOG_SUBDIR in the value of AUTODEPLOY_LOG_DIR is replaced by ""; set LOG_SUBDIR before this line, or write ${LOG_SUBDIR:-} if empty is meant',
+      'env.local:3: ELSEWHERE is not set (by an earlier line, a default.env or the environment): $ELSEWHERE in the value of B is replaced by ""; set ELSEWHERE before this line, or write ${ELSEWHERE:-} if empty is meant',
+    ]);
+  });
+
+  it('says nothing of ${NAME:-default} and ${NAME-default}, nor of a name set empty', () => {
+    expect(valid(load('', ['EMPTY=', 'A="${U:-x}${U-y}$EMPTY"'].join('\n'))).warnings).toEqual([]);
+  });
+
+  it('when a shell computed the values, warns only of the names it left empty too', () => {
+    const evaluated = (values: Record<string, string>) =>
+      valid(loadConfig({ builtins: BUILTIN_JOB_KINDS, files: [{ path: 'env.local', text: 'A="$SET_BY_SH $EMPTY_IN_SH $UNSET_IN_SH"' }], processEnv: {}, evaluated: values }));
+    expect(evaluated({ A: 'x  ', SET_BY_SH: 'x', EMPTY_IN_SH: '' }).warnings.map((w) => w.message.split(' ')[0])).toEqual(['EMPTY_IN_SH', 'UNSET_IN_SH']);
+  });
+});
+
 describe('loadConfig: problems', () => {
   it.each([
     ['COMPOSE_DIR=relative/dir', 'env.local:1: COMPOSE_DIR="relative/dir" must be an absolute path'],
