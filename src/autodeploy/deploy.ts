@@ -50,6 +50,8 @@ export interface DeployInput {
   readonly settings: Settings;
   /** the resolved env.local (compose needs COMPOSE_PROJECT_NAME and the platform's variables) */
   readonly env: Readonly<Record<string, string>>;
+  /** what compose is run with over this process's environment, when not `env`: see Config.composeEnv */
+  readonly composeEnv?: Readonly<Record<string, string>>;
   readonly composeDir: string;
   /** the platform's checkout first, then AUTODEPLOY_EXTRA_REPOS */
   readonly checkouts: readonly string[];
@@ -270,7 +272,7 @@ async function pull(path: string, to: string | undefined, deployed: boolean, inp
 function runOptions(input: DeployInput, loud = false): ComposeRunOptions {
   return {
     cwd: input.composeDir,
-    env: { ...process.env, ...input.env },
+    env: { ...process.env, ...(input.composeEnv ?? input.env) },
     ...(loud ? { onLine: (line: string) => input.say(`  compose: ${line}`) } : {}),
   };
 }

@@ -21,6 +21,7 @@ export const deployCommand: Command = {
     const report = await runDeploy({
       settings: setup.config.settings,
       env: setup.config.env,
+      composeEnv: setup.config.composeEnv,
       composeDir: setup.composeDir,
       checkouts: setup.checkouts,
       dryRun: values['dry-run'] ?? false,

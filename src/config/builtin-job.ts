@@ -43,6 +43,11 @@ export interface BuiltinJobInput {
    * the link would lead nowhere inside its container.
    */
   readonly envFileTarget?: string | undefined;
+  /**
+   * COMPOSE_DIR, when the values came from birdhouse-deploy's reader there: a job that reads
+   * env.local again must find that reader too, or it would compute other values.
+   */
+  readonly platformReaderDir?: string | undefined;
   readonly context: SchedulerContext;
   readonly checkoutRootOf?: CheckoutRootOf | undefined;
   /** the resolved environment, for `-e NAME` in extra docker args */

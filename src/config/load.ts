@@ -35,6 +35,8 @@ export interface LoadInput {
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   /** the variables /bin/sh produced from the files, when shell evaluation is used */
   readonly evaluated?: Readonly<Record<string, string>>;
+  /** COMPOSE_DIR, when `evaluated` comes from birdhouse-deploy's own reader there (birdhouse-eval.ts) */
+  readonly platformReaderDir?: string;
   /** the built-in job kinds to build from the settings (autodeploy, notebookdeploy) */
   readonly builtins: readonly BuiltinJobKind[];
   /** what the running scheduler knows of itself (its image, where its state lives) */
@@ -50,6 +52,14 @@ export interface Config {
   readonly jobs: readonly Job[];
   /** the whole resolved environment; every AUTODEPLOY_* value is also under its canonical name */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * What the platform's compose command is run with, over the environment it is started in: the
+   * resolved environment; or, when birdhouse-deploy's reader computed it, only where env.local
+   * is. birdhouse's compose wrapper reads the files again itself, and a value handed to it wins
+   * over them (read_configs puts the caller's environment back last): after a pull, the values
+   * read before it would hide every change the pull made to env.local and default.env files.
+   */
+  readonly composeEnv: Readonly<Record<string, string>>;
   /** values to mask in every log line */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
@@ -60,7 +70,8 @@ export type LoadResult =
   | { readonly ok: true; readonly config: Config }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[]; readonly warnings: readonly ConfigIssue[] };
 
-function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+/** The variables of an environment that are set. */
+export function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
@@ -260,6 +271,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       entries,
       envFile: lastFile,
       envFileTarget: input.envFileTarget,
+      platformReaderDir: input.platformReaderDir,
       env: resolved,
       context: input.context ?? {},
       checkoutRootOf: input.checkoutRootOf,
@@ -287,6 +299,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       settings: settingsResult.settings,
       jobs: [...builtinJobs, ...jobsResult.jobs],
       env: resolved,
+      composeEnv: input.platformReaderDir === undefined ? resolved : { BIRDHOUSE_LOCAL_ENV: lastFile },
       secrets,
       warnings,
       files: paths,

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { lstat, readFile, readlink, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BuiltinJobKind, SchedulerContext } from './builtin-job.js';
-import { shellEvalMode } from './eval-mode.js';
+import { birdhouseReaderDir, evaluateWithBirdhouse } from './birdhouse-eval.js';
+import { parseEnvFile } from './env-file.js';
+import { evalSetting, shellEvalMode } from './eval-mode.js';
 import type { ConfigIssue } from '../core/issues.js';
-import { loadConfig, type EnvFileText, type LoadResult } from './load.js';
+import { defined, loadConfig, type EnvFileText, type LoadResult } from './load.js';
 import { evaluateWithShell } from './shell-eval.js';
 
 export interface ReadConfigOptions {
@@ -70,7 +72,11 @@ async function linkTarget(path: string): Promise<string | undefined> {
   return real === undefined || real === resolve(path) ? undefined : real;
 }
 
-/** Reads default.env and env.local and loads the configuration from them. */
+/**
+ * Reads default.env and env.local and loads the configuration from them: with this project's
+ * reader, with /bin/sh when asked to (AUTODEPLOY_ENV_EVAL=sh, or the marker line), or, in a
+ * birdhouse-deploy checkout, with birdhouse's own reader.
+ */
 export async function readConfig(options: ReadConfigOptions): Promise<LoadResult> {
   const [defaults, local] = await Promise.all([
     readText(options.defaultsFile, 'the defaults file is missing; it ships with the scheduler (config/default.env)'),
@@ -96,6 +102,19 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
     ...(options.context ? { context: options.context } : {}),
     ...(envFileTarget === undefined ? {} : { envFileTarget }),
   };
+  // Unless the environment says which reader to use, a birdhouse-deploy checkout's own reader
+  // computes the values, the platform's way, shell logic and all.
+  const readerDir = evalSetting(options.processEnv).setting === '' ? birdhouseReaderDir(files, options.processEnv) : undefined;
+  if (readerDir !== undefined) {
+    const assigned = [...new Set(parseEnvFile(local.text, options.envFile, {}).assignments.map((a) => a.key))];
+    const evaluated = await evaluateWithBirdhouse({ composeDir: readerDir, envFile: options.envFile, envFileTarget, baseEnv: options.processEnv, assigned });
+    if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
+    // The scheduler's own defaults are not birdhouse's: they stand under what birdhouse computed,
+    // as they stand under env.local otherwise.
+    const defaultValues: Record<string, string> = {};
+    for (const a of parseEnvFile(defaults.text, options.defaultsFile, defined(options.processEnv)).assignments) defaultValues[a.key] = a.value;
+    return loadConfig({ ...common, evaluated: { ...defaultValues, ...evaluated.variables }, platformReaderDir: readerDir });
+  }
   if (!mode.shell) return loadConfig(common);
 
   const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });

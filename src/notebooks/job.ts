@@ -70,6 +70,7 @@ function notebookDeployContainer(input: BuiltinJobInput, target: string): Contai
     sameMount(dirname(target)),
     stateMount(input),
     ...envFilePaths(input).map((file) => sameMount(dirname(file), 'ro')),
+    ...(input.platformReaderDir === undefined ? [] : [sameMount(input.platformReaderDir, 'ro')]),
     ...credentialMounts(settings),
   ]);
   // A source on this host (a path or file:// URL) is read where it is.

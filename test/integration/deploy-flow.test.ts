@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
-import { runDeploy, type DeployReport } from '../../src/autodeploy/deploy.js';
+import { runDeploy, type DeployInput, type DeployReport } from '../../src/autodeploy/deploy.js';
+import type { Config } from '../../src/config/load.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
 import { connectDocker } from '../../src/docker/job-containers.js';
@@ -36,7 +37,7 @@ describe('the deploy flow', () => {
     await platform?.destroy();
   });
 
-  async function deploy(): Promise<DeployReport> {
+  async function deploy(adjust: (config: Config) => Partial<DeployInput> = () => ({})): Promise<DeployReport> {
     const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile: platform.envFile, defaultsFile: DEFAULTS_FILE, processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     lines.length = 0;
@@ -49,6 +50,7 @@ describe('the deploy flow', () => {
       containers: dockerComposeContainers(connectDocker()),
       isLockHolderAlive: async () => true,
       say: (line) => lines.push(line),
+      ...adjust(result.config),
     });
   }
 
@@ -139,5 +141,25 @@ describe('the deploy flow', () => {
       if (held.acquired) await held.lock.release();
     }
     expect((await deploy()).outcome).toBe('deployed');
+  });
+
+  it('runs compose with composeEnv over its own environment when the configuration gives one, not with every value it read', async () => {
+    // What birdhouse's compose wrapper would see: it reads env.local again after the pull, and
+    // any variable handed to it would win over what the pull changed.
+    const recorded = join(stateDir, 'compose-env');
+    const recorder = join(stateDir, 'recording-compose.sh');
+    await writeFile(recorder, `#!/bin/sh\nenv > '${recorded}'\nexec '${join(platform.composeDir, 'pavics-compose.sh')}' "$@"\n`, { mode: 0o755 });
+    await platform.push({ 'www/index.html': 'v5\n' }, 'v5');
+    const report = await deploy((config) => ({
+      settings: { ...config.settings, compose: recorder },
+      env: { ...config.env, READ_BEFORE_THE_PULL: 'stale' },
+      // docker-compose 1.29's `config` does not print the project's name, which the deploy then
+      // takes from this environment (compose v2, which birdhouse-deploy 2.x needs, prints it)
+      composeEnv: { BIRDHOUSE_LOCAL_ENV: platform.envFile, COMPOSE_PROJECT_NAME: config.env['COMPOSE_PROJECT_NAME'] ?? '' },
+    }));
+    expect(report.outcome, lines.join('\n')).toBe('deployed');
+    const env = await readFile(recorded, 'utf8');
+    expect(env).toContain(`\nBIRDHOUSE_LOCAL_ENV=${platform.envFile}\n`);
+    expect(env).not.toContain('READ_BEFORE_THE_PULL');
   });
 });
