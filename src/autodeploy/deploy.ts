@@ -60,6 +60,8 @@ export interface DeployInput {
    * platform's variables (COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, what the compose files name).
    */
   readonly env: Readonly<Record<string, string>>;
+  /** what a platform's compose wrapper gets over this process's environment: see Config.composeEnv */
+  readonly composeEnv?: Readonly<Record<string, string>>;
   readonly composeDir: string;
   /** the platform's checkout first, then AUTODEPLOY_EXTRA_REPOS */
   readonly checkouts: readonly string[];
@@ -306,7 +308,7 @@ function runOptions(compose: ComposeCommand, input: DeployInput, loud = false): 
   const wrapper = compose.source === 'pavics-compose.sh' || compose.source === 'birdhouse-compose.sh';
   return {
     cwd: input.composeDir,
-    env: wrapper ? { ...process.env, COMPOSE_DIR: input.composeDir } : { ...process.env, ...input.env },
+    env: wrapper ? { ...process.env, COMPOSE_DIR: input.composeDir, ...input.composeEnv } : { ...process.env, ...input.env },
     ...(loud ? { onLine: (line: string, stream: 'stdout' | 'stderr') => input.onEvent({ type: 'compose-output', line, stream }) } : {}),
   };
 }

@@ -10,6 +10,7 @@ import {
   listedJob,
   setByOperator,
   DOCKER_SOCKET,
+  envFilePaths,
   sameMount,
   schedulerImageContainer,
   stateMount,
@@ -89,9 +90,9 @@ function autodeployContainer(input: BuiltinJobInput, composeDir: string, extra: 
     ...settings.extraRepos.map((repo) => sameMount(repo)),
     stateMount(input),
   ]);
-  // env.local may live outside the checkouts (e.g. in a private config repo elsewhere).
-  if (![checkoutRoot, ...settings.extraRepos].some((dir) => input.envFile.startsWith(`${dir}/`))) {
-    volumes.add(sameMount(dirname(input.envFile), 'ro'));
+  // env.local, or the file it links to, may live outside the checkouts (e.g. in a private config repo elsewhere).
+  for (const file of envFilePaths(input)) {
+    if (![checkoutRoot, ...settings.extraRepos].some((dir) => file.startsWith(`${dir}/`))) volumes.add(sameMount(dirname(file), 'ro'));
   }
   for (const volume of [...credentialMounts(settings), ...extra.volumes]) volumes.add(volume);
 

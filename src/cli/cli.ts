@@ -31,7 +31,7 @@ function mainUsage(commands: readonly Command[]): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --help. env.local is --env-file, else $AUTODEPLOY_ENV_FILE, else $COMPOSE_DIR/env.local.',
+    'Every command takes --help. env.local is --env-file, else $AUTODEPLOY_ENV_FILE, else $BIRDHOUSE_LOCAL_ENV, else $COMPOSE_DIR/env.local.',
   ].join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PACKAGE_ROOT } from './version.js';
 
@@ -41,11 +41,29 @@ export function parseCommandArgs<T extends Options>(argv: readonly string[], opt
 
 export const ENV_FILE_OPTION = { 'env-file': { type: 'string' } } as const;
 
-/** `--env-file`, else AUTODEPLOY_ENV_FILE, else `$COMPOSE_DIR/env.local`. */
+/**
+ * `--env-file`, else AUTODEPLOY_ENV_FILE, else BIRDHOUSE_LOCAL_ENV, else `$COMPOSE_DIR/env.local`;
+ * an empty variable counts as unset.
+ *
+ * BIRDHOUSE_LOCAL_ENV is birdhouse-deploy's name for env.local
+ * (discover_env_local in birdhouse/read-configs.include.sh); a relative one is read from
+ * COMPOSE_DIR, where birdhouse's scripts resolve it.
+ */
 export function resolveEnvFile(flag: string | undefined, env: CommandContext['env']): string {
-  const file = flag ?? env['AUTODEPLOY_ENV_FILE'] ?? (env['COMPOSE_DIR'] ? join(env['COMPOSE_DIR'], 'env.local') : undefined);
+  const given = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const composeDir = given('COMPOSE_DIR');
+  const birdhouse = given('BIRDHOUSE_LOCAL_ENV');
+  const file =
+    flag ??
+    given('AUTODEPLOY_ENV_FILE') ??
+    given('BIRDHOUSE_AUTODEPLOY_ENV_FILE') ??
+    (birdhouse === undefined ? undefined : resolve(composeDir ?? '.', birdhouse)) ??
+    (composeDir === undefined ? undefined : join(composeDir, 'env.local'));
   if (file === undefined) {
-    throw new UsageError('no env.local to read: pass --env-file FILE, or set AUTODEPLOY_ENV_FILE or COMPOSE_DIR');
+    throw new UsageError('no env.local to read: pass --env-file FILE, or set AUTODEPLOY_ENV_FILE, BIRDHOUSE_LOCAL_ENV or COMPOSE_DIR');
   }
   return file;
 }

@@ -25,6 +25,7 @@ export const deployCommand: Command = {
     const report = await runDeploy({
       settings: setup.config.settings,
       env: setup.config.platformEnv,
+      composeEnv: setup.config.composeEnv,
       composeDir: setup.composeDir,
       checkouts: setup.checkouts,
       dryRun,

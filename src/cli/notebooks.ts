@@ -3,6 +3,7 @@ import { dockerMountingContainers } from '../docker/mounting-containers.js';
 import { createMasker } from '../core/mask.js';
 import { notebookEventText } from '../core/notebook-event-text.js';
 import type { NotebookEvent } from '../core/notebook-events.js';
+import { formatOwnership } from '../core/ownership.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
@@ -52,7 +53,7 @@ export const notebooksCommand: Command = {
       at: started.toISOString(),
       sources: settings.notebookSources.length,
       target,
-      owner: settings.notebookOwner,
+      owner: formatOwnership(settings.notebookOwner),
     });
     const input = {
       sources: settings.notebookSources,

@@ -51,6 +51,17 @@ export interface BuiltinJobInput {
   readonly platform?: Platform | undefined;
   /** the operator's job definitions (job files, AUTODEPLOY_EXTRA_SCHEDULER_JOBS, AUTODEPLOY_JOB_*) */
   readonly listed?: readonly JobDraft[] | undefined;
+  /**
+   * Where env.local really is when it is a symbolic link (into a private config checkout, as
+   * birdhouse-deploy recommends): a job that reads env.local mounts this file's directory too, or
+   * the link would lead nowhere inside its container.
+   */
+  readonly envFileTarget?: string | undefined;
+  /**
+   * COMPOSE_DIR, when the values came from birdhouse-deploy's reader there: a job that reads
+   * env.local again must find that reader too, or it would compute other values.
+   */
+  readonly platformReaderDir?: string | undefined;
   readonly context: SchedulerContext;
   readonly checkoutRootOf?: CheckoutRootOf | undefined;
   /** the resolved environment, for `-e NAME` in extra docker args */
@@ -97,6 +108,11 @@ export function sameMount(path: string, mode = 'rw'): string {
 export function stateMount(input: BuiltinJobInput): string {
   const { stateDir } = input.settings;
   return `${input.context.mounts?.get(stateDir) ?? stateDir}:${stateDir}:rw`;
+}
+
+/** env.local and, when it is a symbolic link, the file it leads to: a job that reads env.local needs both. */
+export function envFilePaths(input: BuiltinJobInput): string[] {
+  return input.envFileTarget === undefined ? [input.envFile] : [input.envFile, input.envFileTarget];
 }
 
 /** The deploy keys and the pinned known_hosts, read-only, when set. */

@@ -1,6 +1,6 @@
 import type { ConfigIssue } from '../core/issues.js';
 import { scanEnvText, type QuoteStyle } from './env-scanner.js';
-import { computeValue } from './env-value.js';
+import { computeValue, unsetReferences } from './env-value.js';
 
 /** One `NAME=value` of an env file, with its value as /bin/sh would compute it. */
 export interface EnvAssignment {
@@ -12,9 +12,20 @@ export interface EnvAssignment {
   readonly quoted: QuoteStyle;
 }
 
+/** A `$NAME` that nothing set before its line: sh, and this reader, put "" in its place. */
+export interface UnsetReference {
+  /** the variable referred to */
+  readonly name: string;
+  /** the variable whose value holds the reference */
+  readonly key: string;
+  readonly file: string;
+  readonly line: number;
+}
+
 export interface EnvFileResult {
   readonly assignments: readonly EnvAssignment[];
   readonly issues: readonly ConfigIssue[];
+  readonly unset: readonly UnsetReference[];
 }
 
 /**
@@ -25,11 +36,13 @@ export function parseEnvFile(text: string, file: string, context: Readonly<Recor
   const scanned = scanEnvText(text, file);
   const running: Record<string, string> = { ...context };
   const assignments: EnvAssignment[] = [];
+  const unset: UnsetReference[] = [];
   for (const statement of scanned.statements) {
+    for (const ref of unsetReferences(statement, running)) unset.push({ ...ref, key: statement.key, file });
     const value = computeValue(statement, running);
     running[statement.key] = value;
     assignments.push({ key: statement.key, value, file, line: statement.line, quoted: statement.quoted });
   }
-  return { assignments, issues: scanned.issues };
+  return { assignments, issues: scanned.issues, unset };
 }
 

@@ -14,7 +14,14 @@ export type ParamOp = '' | ':-' | '-' | ':+' | '+';
 /** A value as sh reads it: literal text (quotes and escapes already removed) and expansions. */
 export type Piece =
   | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'param'; readonly name: string; readonly op: ParamOp; readonly word: readonly Piece[] };
+  | {
+      readonly kind: 'param';
+      readonly name: string;
+      readonly op: ParamOp;
+      readonly word: readonly Piece[];
+      /** the line of its `$` (1-based) */
+      readonly line: number;
+    };
 
 export interface AssignmentStatement {
   readonly key: string;
@@ -377,7 +384,7 @@ class Scanner {
     if (next !== undefined && NAME_START.test(next)) {
       let end = this.pos + 1;
       while (end < this.src.length && NAME_CHAR.test(this.src[end] ?? '')) end += 1;
-      out.param({ kind: 'param', name: this.src.slice(this.pos + 1, end), op: '', word: [] });
+      out.param({ kind: 'param', name: this.src.slice(this.pos + 1, end), op: '', word: [], line: this.line });
       this.pos = end;
       return;
     }
@@ -417,7 +424,7 @@ class Scanner {
     let op: ParamOp;
     if (rest.startsWith('}')) {
       this.pos += 1;
-      return { kind: 'param', name, op: '', word: [] };
+      return { kind: 'param', name, op: '', word: [], line: openLine };
     } else if (rest.startsWith(':-') || rest.startsWith(':+')) {
       op = rest.slice(0, 2) as ParamOp;
     } else if (rest.startsWith('-') || rest.startsWith('+')) {
@@ -427,7 +434,7 @@ class Scanner {
     }
     this.pos += op.length;
     const word = this.word(context, key, openLine, exprStart);
-    return { kind: 'param', name, op, word };
+    return { kind: 'param', name, op, word, line: openLine };
   }
 
   /** The default or alternative of `${NAME:-word}`, up to its closing brace. */

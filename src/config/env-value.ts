@@ -117,3 +117,26 @@ export function computeValue(statement: AssignmentStatement, context: Readonly<R
   if (result === undefined) throw new Error(`dotenv-expand did not expand the value of ${statement.key}`);
   return shield.reveal(result);
 }
+
+/**
+ * The `$NAME` and `${NAME}` of an assignment whose NAME is not set, with the line of their `$`:
+ * sh puts "" in their place. Forms
+ * that say what to do without the variable (`${NAME:-word}`, `${NAME-word}`, `${NAME:+word}`,
+ * `${NAME+word}`) are not; the references in their word are, when sh uses the word.
+ */
+export function unsetReferences(statement: AssignmentStatement, context: Readonly<Record<string, string>>): { name: string; line: number }[] {
+  if (statement.quoted === 'single') return [];
+  const found: { name: string; line: number }[] = [];
+  const walk = (pieces: readonly Piece[]): void => {
+    for (const piece of pieces) {
+      if (piece.kind === 'text') continue;
+      const value = context[piece.name];
+      if (piece.op === '' && value === undefined) found.push({ name: piece.name, line: piece.line });
+      const wordUsed =
+        piece.op === ':-' ? (value ?? '') === '' : piece.op === '-' ? value === undefined : piece.op === ':+' ? (value ?? '') !== '' : piece.op === '+' ? value !== undefined : false;
+      if (wordUsed) walk(piece.word);
+    }
+  };
+  walk(statement.pieces);
+  return found;
+}

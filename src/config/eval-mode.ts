@@ -12,8 +12,7 @@ export type EvalMode = { readonly shell: boolean } | { readonly issue: ConfigIss
  * comment as the first non-blank line of env.local.
  */
 export function shellEvalMode(envLocalText: string | undefined, processEnv: Readonly<Record<string, string | undefined>>): EvalMode {
-  const name = processEnv['AUTODEPLOY_ENV_EVAL'] !== undefined ? 'AUTODEPLOY_ENV_EVAL' : 'BIRDHOUSE_AUTODEPLOY_ENV_EVAL';
-  const setting = (processEnv[name] ?? '').trim();
+  const { name, setting } = evalSetting(processEnv);
   if (setting === 'sh') return { shell: true };
   if (setting !== '' && setting !== 'dotenv') {
     return {
@@ -27,4 +26,10 @@ export function shellEvalMode(envLocalText: string | undefined, processEnv: Read
   }
   const firstLine = (envLocalText ?? '').split(/\r?\n/).find((l) => l.trim() !== '');
   return { shell: firstLine !== undefined && EVAL_MARKER.test(firstLine.trim()) };
+}
+
+/** AUTODEPLOY_ENV_EVAL (or its BIRDHOUSE_ spelling) in the process environment, trimmed; '' when unset. */
+export function evalSetting(processEnv: Readonly<Record<string, string | undefined>>): { readonly name: string; readonly setting: string } {
+  const name = processEnv['AUTODEPLOY_ENV_EVAL'] !== undefined ? 'AUTODEPLOY_ENV_EVAL' : 'BIRDHOUSE_AUTODEPLOY_ENV_EVAL';
+  return { name, setting: (processEnv[name] ?? '').trim() };
 }

@@ -5,7 +5,7 @@
 // refused on its own, so that one bad job never stops another.
 
 import type { Job, SourceRef } from '../core/job.js';
-import { parseEnvFile, type EnvAssignment } from './env-file.js';
+import { parseEnvFile, type EnvAssignment, type UnsetReference } from './env-file.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import type { BuiltinJobKind, CheckoutRootOf, PlatformOf, SchedulerContext } from './builtin-job.js';
@@ -36,6 +36,8 @@ export interface LoadInput {
   readonly processEnv: Readonly<Record<string, string | undefined>>;
   /** the variables /bin/sh produced from the files, when shell evaluation is used */
   readonly evaluated?: Readonly<Record<string, string>>;
+  /** COMPOSE_DIR, when `evaluated` comes from birdhouse-deploy's own reader there (birdhouse-eval.ts) */
+  readonly platformReaderDir?: string;
   /** the built-in job kinds to build from the settings (autodeploy, notebookdeploy) */
   readonly builtins: readonly BuiltinJobKind[];
   /** what the running scheduler knows of itself (its image, where its state lives) */
@@ -46,6 +48,8 @@ export interface LoadInput {
   readonly platformOf?: PlatformOf;
   /** the job files of AUTODEPLOY_JOBS_DIR, read by the caller */
   readonly jobFiles?: readonly JobFileText[];
+  /** where env.local (the last file) really is, when it is a symbolic link; see BuiltinJobInput */
+  readonly envFileTarget?: string;
 }
 
 /** A job refused on its own, or a job list that could not be read (`name` undefined): every other job runs. */
@@ -60,6 +64,14 @@ export interface Config {
   readonly jobs: readonly Job[];
   /** the whole resolved environment; every AUTODEPLOY_* value is also under its canonical name */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * What a platform's compose wrapper is run with, over the environment it is started in: where
+   * env.local is. The wrapper reads the files again itself, and a value handed to it wins over
+   * them (birdhouse's read_configs puts the caller's environment back last): values read before
+   * a pull would hide every change the pull made, and the scheduler's own defaults would leak
+   * into the platform. Plain compose gets platformEnv instead.
+   */
+  readonly composeEnv: Readonly<Record<string, string>>;
   /** values to mask in every log line */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
@@ -83,7 +95,8 @@ export type LoadResult =
       readonly secrets?: readonly string[];
     };
 
-function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+/** The variables of an environment that are set. */
+export function defined(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
@@ -93,19 +106,40 @@ function defined(env: Readonly<Record<string, string | undefined>>): Record<stri
 function readFiles(
   files: readonly EnvFileText[],
   processEnv: Readonly<Record<string, string>>,
-): { env: Record<string, string>; assignments: EnvAssignment[]; issues: ConfigIssue[] } {
+): { env: Record<string, string>; assignments: EnvAssignment[]; issues: ConfigIssue[]; unset: UnsetReference[] } {
   const env: Record<string, string> = { ...processEnv };
   const assignments: EnvAssignment[] = [];
   const issues: ConfigIssue[] = [];
+  const unset: UnsetReference[] = [];
   for (const file of files) {
     const result = parseEnvFile(file.text, file.path, env);
     issues.push(...result.issues);
+    unset.push(...result.unset);
     for (const a of result.assignments) {
       env[a.key] = a.value;
       assignments.push(a);
     }
   }
-  return { env, assignments, issues };
+  return { env, assignments, issues, unset };
+}
+
+/**
+ * A `$NAME` that nothing sets before it (sh, like this reader, puts "" in its place) is most
+ * often a typo or a line out of order; an operator who means empty says so with `${NAME:-}`.
+ * `finalEnv` is what the whole configuration leaves: when a shell computed the values, a name
+ * that it set after all (in shell logic, or in the platform's own files) is not reported.
+ */
+function unsetWarnings(unset: readonly UnsetReference[], finalEnv?: Readonly<Record<string, string>>): ConfigIssue[] {
+  return unset
+    .filter((ref) => finalEnv === undefined || (finalEnv[ref.name] ?? '') === '')
+    .map((ref) => ({
+      file: ref.file,
+      line: ref.line,
+      key: ref.key,
+      message:
+        `${ref.name} is not set (by an earlier line, a default.env or the environment): $${ref.name} in the value of ${ref.key} is replaced by ""; ` +
+        `set ${ref.name} before this line, or write \${${ref.name}:-} if empty is meant`,
+    }));
 }
 
 /**
@@ -210,18 +244,20 @@ export function loadConfig(input: LoadInput): LoadResult {
   let env: Record<string, string>;
   let assignments: EnvAssignment[];
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const read = readFiles(input.files, processEnv);
   if (input.evaluated === undefined) {
-    const read = readFiles(input.files, processEnv);
     env = read.env;
     assignments = read.assignments;
     issues.push(...read.issues);
+    warnings.push(...unsetWarnings(read.unset));
   } else {
     // sh computed the values; the files are read only to know which line set what
     env = { ...processEnv, ...input.evaluated };
-    assignments = readFiles(input.files, processEnv).assignments.filter((a) => a.key in env);
+    assignments = read.assignments.filter((a) => a.key in env);
+    warnings.push(...unsetWarnings(read.unset, env));
   }
 
-  const warnings: ConfigIssue[] = [];
   const entries = resolveEntries(env, assignments, lastFile, processEnv);
   warnings.push(...aliasWarnings(assignments, defaultsFile));
   warnings.push(...unknownNameWarnings(entries));
@@ -264,6 +300,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     envFile: lastFile,
     defaultsFile,
     env: resolved,
+    envFileTarget: input.envFileTarget,
+    platformReaderDir: input.platformReaderDir,
     context: input.context ?? {},
     checkoutRootOf: input.checkoutRootOf,
     platform: settings.composeDir === undefined ? undefined : (input.platformOf?.(settings.composeDir) ?? 'pavics'),
@@ -314,6 +352,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       settings,
       jobs,
       env: resolved,
+      composeEnv: { BIRDHOUSE_LOCAL_ENV: lastFile },
       secrets,
       warnings,
       files: paths,

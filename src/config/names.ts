@@ -24,6 +24,8 @@ export const KNOWN_SETTINGS: readonly string[] = [
  */
 export const TOLERATED_NAMES: readonly string[] = [
   'AUTODEPLOY_EXTRA_REPOS_AS_DOCKER_VOLUMES',
+  // Read by the component's docker-compose-extra.yml, not by the scheduler.
+  'AUTODEPLOY_CHECKOUT_DIR',
   // Where the scheduler finds its files: set in its environment, not in env.local.
   'AUTODEPLOY_ENV_FILE',
   'AUTODEPLOY_DEFAULTS_FILE',

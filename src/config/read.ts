@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { BuiltinJobKind, Platform, SchedulerContext } from './builtin-job.js';
+import { birdhouseReaderDir, evaluateWithBirdhouse } from './birdhouse-eval.js';
+import { parseEnvFile } from './env-file.js';
+import { evalSetting, shellEvalMode } from './eval-mode.js';
 import type { JobFileText } from './jobs.js';
-import { shellEvalMode } from './eval-mode.js';
 import type { ConfigIssue } from '../core/issues.js';
-import { loadConfig, type EnvFileText, type LoadInput, type LoadResult } from './load.js';
+import { defined, loadConfig, type EnvFileText, type LoadInput, type LoadResult } from './load.js';
 import { evaluateWithShell } from './shell-eval.js';
 
 export interface ReadConfigOptions {
@@ -71,16 +73,49 @@ export async function jobFilesSignature(dir: string): Promise<string> {
 
 async function readText(path: string, missing: string): Promise<{ text: string } | { issue: ConfigIssue }> {
   try {
+    // Through a symbolic link, as sh's `.` reads it: birdhouse-deploy recommends env.local be a
+    // link into a private config checkout (discover_env_local in read-configs.include.sh).
     return { text: await readFile(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOENT' ? missing : `cannot be read (${code ?? (error as Error).message}); check its permissions`;
+      code === 'ENOENT' ? await whyMissing(path, missing) : `cannot be read (${code ?? (error as Error).message}); check its permissions`;
     return { issue: { file: path, line: undefined, message } };
   }
 }
 
-/** Reads default.env and env.local and loads the configuration from them. */
+/**
+ * Why a file cannot be found. A symbolic link whose target is gone, or a file whose directory is
+ * not there, is usually a missing mount in a container, not a missing file.
+ */
+async function whyMissing(path: string, missing: string): Promise<string> {
+  const link = await lstat(path).then(
+    async (stats) => (stats.isSymbolicLink() ? readlink(path) : undefined),
+    () => undefined,
+  );
+  if (link !== undefined) {
+    return (
+      `${path} is a symbolic link to ${link}, which does not exist here; ` +
+      `restore it, or, in a container, mount the directory it is in (${dirname(resolve(dirname(path), link))}) at the same path`
+    );
+  }
+  if (!existsSync(dirname(path))) {
+    return `${path} does not exist, nor does its directory ${dirname(path)}; in a container, mount that directory at the same path`;
+  }
+  return missing;
+}
+
+/** Where a file really is when it is reached through symbolic links; undefined when it is not. */
+async function linkTarget(path: string): Promise<string | undefined> {
+  const real = await realpath(path).catch(() => undefined);
+  return real === undefined || real === resolve(path) ? undefined : real;
+}
+
+/**
+ * Reads default.env and env.local and loads the configuration from them: with this project's
+ * reader, with /bin/sh when asked to (AUTODEPLOY_ENV_EVAL=sh, or the marker line), or, in a
+ * birdhouse-deploy checkout, with birdhouse's own reader.
+ */
 export async function readConfig(options: ReadConfigOptions): Promise<LoadResult> {
   const [defaults, local] = await Promise.all([
     readText(options.defaultsFile, 'the defaults file is missing; it ships with the scheduler (config/default.env)'),
@@ -97,9 +132,30 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
   ];
   const mode = shellEvalMode(local.text, options.processEnv);
   if ('issue' in mode) return { ok: false, issues: [mode.issue], warnings: [] };
-  const common = { files, processEnv: options.processEnv, checkoutRootOf, platformOf, builtins: options.builtins, ...(options.context ? { context: options.context } : {}) };
+  const envFileTarget = await linkTarget(options.envFile);
+  const common: LoadInput = {
+    files,
+    processEnv: options.processEnv,
+    checkoutRootOf,
+    platformOf,
+    builtins: options.builtins,
+    ...(options.context ? { context: options.context } : {}),
+    ...(envFileTarget === undefined ? {} : { envFileTarget }),
+  };
   let input: LoadInput = common;
-  if (mode.shell) {
+  // Unless the environment says which reader to use, a birdhouse-deploy checkout's own reader
+  // computes the values, the platform's way, shell logic and all.
+  const readerDir = evalSetting(options.processEnv).setting === '' ? birdhouseReaderDir(files, options.processEnv) : undefined;
+  if (readerDir !== undefined) {
+    const assigned = [...new Set(parseEnvFile(local.text, options.envFile, {}).assignments.map((a) => a.key))];
+    const evaluated = await evaluateWithBirdhouse({ composeDir: readerDir, envFile: options.envFile, envFileTarget, baseEnv: options.processEnv, assigned });
+    if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
+    // The scheduler's own defaults are not birdhouse's: they stand under what birdhouse computed,
+    // as they stand under env.local otherwise.
+    const defaultValues: Record<string, string> = {};
+    for (const a of parseEnvFile(defaults.text, options.defaultsFile, defined(options.processEnv)).assignments) defaultValues[a.key] = a.value;
+    input = { ...common, evaluated: { ...defaultValues, ...evaluated.variables }, platformReaderDir: readerDir };
+  } else if (mode.shell) {
     const evaluated = await evaluateWithShell({ files: files.map((f) => f.path), baseEnv: options.processEnv });
     if (evaluated.issues.length > 0) return { ok: false, issues: evaluated.issues, warnings: [] };
     input = { ...common, evaluated: evaluated.variables };

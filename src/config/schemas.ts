@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { posix } from 'node:path';
 import { parseNotebookSources } from '../core/notebook-source.js';
 import { parseDuration } from '../core/duration.js';
-import { OWNERSHIP_PATTERN } from '../core/ownership.js';
+import { splitWords } from '../core/shell-words.js';
+import { readOwnership, type Ownership, type OwnershipForms } from '../core/ownership.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
 export function isTimeZone(zone: string): boolean {
@@ -27,6 +28,20 @@ const notebookSources = z.string().transform((text, ctx) => {
 });
 
 const ROOT_OWNER = /^root(:root)?$/;
+
+/**
+ * An ownership setting, parsed once here into numbers: `formError` when it is not of an accepted
+ * form, the range problem when an id is one chown cannot give.
+ */
+function ownership(formError: string, forms: OwnershipForms & { readonly root?: true }) {
+  return z.string().transform((text, ctx): Ownership => {
+    if (forms.root === true && ROOT_OWNER.test(text)) return { uid: 0, gid: 0 };
+    const read = readOwnership(text, forms);
+    if (read.ok) return read.ownership;
+    ctx.addIssue({ code: 'custom', message: read.kind === 'form' ? formError : read.problem, input: text });
+    return z.NEVER;
+  });
+}
 
 /** Raw strings from the environment in, typed settings out. Empty strings were dropped before. */
 export const settingsSchema = z.object({
@@ -62,11 +77,16 @@ export const settingsSchema = z.object({
     .optional(),
   deployKeyRootDir: absolutePath.optional(),
   platformFrequency: z.string().optional(),
-  compose: z.string().optional(),
-  codeOwnership: z
+  // Split as the deploy will split it, so that a bad command is reported at its line, not at deploy time.
+  compose: z
     .string()
-    .regex(OWNERSHIP_PATTERN, { error: 'must be numeric uid:gid (names differ between the host and the deploy container)' })
+    .superRefine((command, ctx) => {
+      const split = splitWords(command);
+      if (!split.ok) ctx.addIssue({ code: 'custom', message: `cannot be split into a command and its arguments (${split.problem})`, input: command });
+    })
     .optional(),
+  // birdhouse-deploy documents a uid, which chown reads as "owner only": so is it here.
+  codeOwnership: ownership('must be a numeric uid or uid:gid (names differ between the host and the deploy container)', { uidAlone: true }).optional(),
   knownHosts: absolutePath.optional(),
   restart: z.enum(['changed', 'all'], { error: 'must be changed or all' }),
   verifyTimeoutMs: z
@@ -83,10 +103,7 @@ export const settingsSchema = z.object({
     .refine((p) => posix.dirname(p) !== '/', { error: 'must be inside a directory other than / (that directory is mounted into the job and holds the published versions)' })
     .refine((p) => !posix.basename(p).startsWith('.'), { error: 'must not name a hidden directory (a name starting with ".")' })
     .optional(),
-  notebookOwner: z
-    .string()
-    .regex(/^(\d+:\d+|root(:root)?)$/, { error: 'must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)' })
-    .transform((s) => (ROOT_OWNER.test(s) ? '0:0' : s)),
+  notebookOwner: ownership('must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)', { root: true }),
 });
 
 export type SettingsInput = z.input<typeof settingsSchema>;

@@ -1,4 +1,5 @@
 import type { NotebookSource } from '../core/notebook-source.js';
+import type { Ownership } from '../core/ownership.js';
 import type { ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
@@ -7,7 +8,7 @@ import { settingsSchema, type SettingsInput } from './schemas.js';
 export interface Settings {
   /** COMPOSE_DIR: the platform directory */
   readonly composeDir?: string;
-  /** AUTODEPLOY_LOG_DIR */
+  /** AUTODEPLOY_LOG_DIR, else BIRDHOUSE_LOG_DIR, else PAVICS_LOG_DIR */
   readonly logDir: string;
   /** AUTODEPLOY_LOG_FORMAT */
   readonly logFormat: 'text' | 'json';
@@ -31,10 +32,10 @@ export interface Settings {
   readonly deployKeyRootDir?: string;
   /** AUTODEPLOY_PLATFORM_FREQUENCY as written; empty disables the autodeploy job */
   readonly platformFrequency: string;
-  /** AUTODEPLOY_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
+  /** AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE: the compose command; undefined: found in COMPOSE_DIR */
   readonly compose?: string;
-  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid */
-  readonly codeOwnership?: string;
+  /** AUTODEPLOY_CODE_OWNERSHIP: numeric uid:gid, or uid alone (the group is then left alone) */
+  readonly codeOwnership?: Ownership;
   /** AUTODEPLOY_KNOWN_HOSTS: pinned known_hosts; undefined: trust on first use */
   readonly knownHosts?: string;
   /** AUTODEPLOY_RESTART */
@@ -47,18 +48,32 @@ export interface Settings {
   readonly notebookSources: readonly NotebookSource[];
   /** AUTODEPLOY_NOTEBOOK_TARGET_DIR, else `${JUPYTERHUB_USER_DATA_DIR}/tutorial-notebooks`; undefined when neither is set */
   readonly notebookTargetDir?: string;
-  /** AUTODEPLOY_NOTEBOOK_OWNER as numeric uid:gid (root is 0:0) */
-  readonly notebookOwner: string;
+  /** AUTODEPLOY_NOTEBOOK_OWNER: numeric uid:gid (root is 0:0) */
+  readonly notebookOwner: Ownership;
 }
 
 /** Where the published notebooks go when AUTODEPLOY_NOTEBOOK_TARGET_DIR is not set: birdhouse-deploy's place for them. */
 export const JUPYTERHUB_USER_DATA_DIR = 'JUPYTERHUB_USER_DATA_DIR';
 export const TUTORIAL_NOTEBOOKS = 'tutorial-notebooks';
 
+export interface SettingVariable {
+  readonly name: string;
+  /**
+   * The platform's own variables for the same thing, read in order when `name` is unset or empty:
+   * the scheduler then follows the platform without being told twice.
+   */
+  readonly alternatives?: readonly string[];
+  /** the value when every variable is unset or empty */
+  readonly fallback?: string;
+  readonly multiline?: true;
+}
+
 /** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
-export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string; readonly multiline?: true }>> = {
+export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, SettingVariable>> = {
   composeDir: { name: 'COMPOSE_DIR' },
-  logDir: { name: 'AUTODEPLOY_LOG_DIR', fallback: '/var/log/PAVICS' },
+  // birdhouse-deploy 2.x writes its jobs' logs to BIRDHOUSE_LOG_DIR (its default.env), PAVICS 1.x
+  // to PAVICS_LOG_DIR: https://github.com/bird-house/birdhouse-deploy/blob/master/birdhouse/default.env
+  logDir: { name: 'AUTODEPLOY_LOG_DIR', alternatives: ['BIRDHOUSE_LOG_DIR', 'PAVICS_LOG_DIR'], fallback: '/var/log/PAVICS' },
   logFormat: { name: 'AUTODEPLOY_LOG_FORMAT', fallback: 'text' },
   logMaxSize: { name: 'AUTODEPLOY_LOG_MAX_SIZE', fallback: '10m' },
   logKeep: { name: 'AUTODEPLOY_LOG_KEEP', fallback: '10' },
@@ -70,7 +85,9 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   extraRepos: { name: 'AUTODEPLOY_EXTRA_REPOS' },
   deployKeyRootDir: { name: 'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR' },
   platformFrequency: { name: 'AUTODEPLOY_PLATFORM_FREQUENCY' },
-  compose: { name: 'AUTODEPLOY_COMPOSE' },
+  // birdhouse-deploy's own deploy runs BIRDHOUSE_COMPOSE (birdhouse/deployment/deploy.sh); its
+  // compose wrapper sets it to its own path.
+  compose: { name: 'AUTODEPLOY_COMPOSE', alternatives: ['BIRDHOUSE_COMPOSE'] },
   codeOwnership: { name: 'AUTODEPLOY_CODE_OWNERSHIP' },
   knownHosts: { name: 'AUTODEPLOY_KNOWN_HOSTS' },
   restart: { name: 'AUTODEPLOY_RESTART', fallback: 'changed' },
@@ -82,13 +99,25 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   notebookOwner: { name: 'AUTODEPLOY_NOTEBOOK_OWNER', fallback: 'root:root' },
 };
 
+/** The variables a setting is read from, in order. */
+export function settingNames(variable: SettingVariable): readonly string[] {
+  return [variable.name, ...(variable.alternatives ?? [])];
+}
+
 /**
- * A setting as the process environment alone gives it, for when env.local cannot be read: its
- * variable, else its fallback ('' when it has none).
+ * A setting as the process environment alone gives it, for when env.local cannot be read: the
+ * first of its variables that is set and not empty (an AUTODEPLOY_* one under either spelling),
+ * else its fallback ('' when it has none).
  */
 export function settingFromEnvironment(field: keyof SettingsInput, env: Readonly<Record<string, string | undefined>>): string {
   const variable = SETTING_VARIABLES[field];
-  return env[variable.name] ?? variable.fallback ?? '';
+  for (const name of settingNames(variable)) {
+    for (const spelling of name.startsWith('AUTODEPLOY_') ? [name, `BIRDHOUSE_${name}`] : [name]) {
+      const value = env[spelling]?.trim();
+      if (value !== undefined && value !== '') return value;
+    }
+  }
+  return variable.fallback ?? '';
 }
 
 export interface SettingsResult {
@@ -99,9 +128,13 @@ export interface SettingsResult {
 /** Validates the settings; each problem points at the line that set the value. */
 export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallbackFile: string): SettingsResult {
   const raw: Record<string, string> = {};
+  /** the variable each value was read from, for the messages about it */
+  const readFrom: Record<string, string> = {};
   for (const [field, variable] of Object.entries(SETTING_VARIABLES)) {
-    const value = entries.get(variable.name)?.value;
-    if (value !== undefined && value.trim() !== '') raw[field] = variable.multiline ? value : value.trim();
+    const name = settingNames(variable).find((n) => (entries.get(n)?.value.trim() ?? '') !== '');
+    const value = name === undefined ? undefined : entries.get(name)?.value;
+    readFrom[field] = name ?? variable.name;
+    if (value !== undefined) raw[field] = variable.multiline ? value : value.trim();
     else if (variable.fallback !== undefined) raw[field] = variable.fallback;
   }
   const userDataDir = entries.get(JUPYTERHUB_USER_DATA_DIR);
@@ -147,7 +180,8 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
         message: `${variable.name} is not set, and its default from ${JUPYTERHUB_USER_DATA_DIR} ("${raw[field] ?? ''}") ${issue.message}`,
       };
     }
-    const entry = entries.get(variable.name);
+    const name = readFrom[field] ?? variable.name;
+    const entry = entries.get(name);
     const offset = issue.path[1];
     if (variable.multiline && typeof offset === 'number') {
       // One line of a multi-line value: show that line, not the whole value.
@@ -155,16 +189,18 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       return {
         file: entry?.source.file ?? fallbackFile,
         line: lineOf(entry, offset),
-        key: variable.name,
-        message: `${variable.name}: the line "${text}" ${issue.message}`,
+        key: name,
+        message: `${name}: the line "${text}" ${issue.message}`,
       };
     }
     const shown = raw[field] ?? '';
+    // Read from the platform's variable: say so, or the operator looks for the setting in vain.
+    const instead = name === variable.name ? '' : ` (read for ${variable.name}, which is not set)`;
     return {
       file: entry?.source.file ?? fallbackFile,
       line: entry?.source.line,
-      key: variable.name,
-      message: `${variable.name}="${shown}" ${issue.message}`,
+      key: name,
+      message: `${name}="${shown}"${instead} ${issue.message}`,
     };
   });
   return { settings: undefined, issues };

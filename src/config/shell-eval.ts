@@ -14,6 +14,13 @@ export interface ShellEvalOptions {
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs?: number;
   readonly shell?: string;
+  /**
+   * sh commands that set the variables, run in place of sourcing `files` under `set -a`; the
+   * files are then only those named in sh's errors, the last one for the errors that name none
+   */
+  readonly commands?: string;
+  /** variables returned even when they end as the base environment had them (and exported for it) */
+  readonly keep?: readonly string[];
 }
 
 export interface ShellEvalResult {
@@ -73,12 +80,16 @@ export async function evaluateWithShell(options: ShellEvalOptions): Promise<Shel
   const last = files.at(-1) ?? '';
   const node = quote([process.execPath]);
   const dump = `${node} -e ${quote([DUMP])}`;
+  const keep = (options.keep ?? []).filter((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name));
+  const setVariables =
+    options.commands === undefined
+      ? ['set -a', `{ ${files.map((f) => `. ${quote([f])};`).join(' ')} } >&2 </dev/null`, 'set +a']
+      : [`{\n${options.commands}\n} >&2 </dev/null`];
   const script = [
     dump,
     `printf '\\n%s\\n' ${quote([BOUNDARY])}`,
-    'set -a',
-    `{ ${files.map((f) => `. ${quote([f])};`).join(' ')} } >&2 </dev/null`,
-    'set +a',
+    ...setVariables,
+    ...(keep.length > 0 ? [`export ${keep.join(' ')}`] : []),
     `exec ${dump}`,
   ].join('\n');
 
@@ -126,6 +137,6 @@ export async function evaluateWithShell(options: ShellEvalOptions): Promise<Shel
     return fail(`${shell} evaluated the env files but their variables could not be read back (does a file call exit?)`, fromStderr.issues);
   }
   const variables: Record<string, string> = {};
-  for (const [k, v] of Object.entries(after)) if (before[k] !== v) variables[k] = v;
+  for (const [k, v] of Object.entries(after)) if (before[k] !== v || keep.includes(k)) variables[k] = v;
   return { variables, issues: fromStderr.issues };
 }

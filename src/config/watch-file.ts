@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 
 export interface FileWatch {
   close(): void;
@@ -16,6 +16,10 @@ const POLL_MS = 5_000;
  * not the file: editors and `git pull` replace a file by rename, which a watch on the old
  * inode would never see. Events are debounced and compared by content, so a touch or a
  * burst of writes triggers one call at most.
+ *
+ * A file that is a symbolic link is read through it, and the directory of the file it leads
+ * to is watched too: birdhouse-deploy's env.local is often a link into a private config
+ * checkout, where edits and pulls change the target and never the link.
  */
 export async function watchFileContent(
   path: string,
@@ -24,8 +28,48 @@ export async function watchFileContent(
   let last: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /** directory → the names in it that matter, and its watch */
+  const watched = new Map<string, { names: Set<string>; watcher: FSWatcher | undefined }>();
+
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void check(), DEBOUNCE_MS);
+  };
+
+  /** Watches the file's directory and its target's; a link pointed elsewhere moves the second watch. */
+  const follow = async (): Promise<void> => {
+    const target = await realpath(path).catch(() => undefined);
+    const files = [resolve(path), ...(target === undefined || target === resolve(path) ? [] : [target])];
+    if (closed) return;
+    const wanted = new Map<string, Set<string>>();
+    for (const file of files) wanted.set(dirname(file), (wanted.get(dirname(file)) ?? new Set()).add(basename(file)));
+    for (const [dir, entry] of watched) {
+      if (!wanted.has(dir)) {
+        entry.watcher?.close();
+        watched.delete(dir);
+      }
+    }
+    for (const [dir, names] of wanted) {
+      const entry = watched.get(dir);
+      if (entry !== undefined) {
+        entry.names = names;
+        continue;
+      }
+      const added = { names, watcher: undefined as FSWatcher | undefined };
+      try {
+        added.watcher = watch(dir, (_event, name) => {
+          if (name === null || added.names.has(name)) schedule();
+        });
+        added.watcher.on('error', () => undefined);
+      } catch {
+        // a directory that cannot be watched is still polled
+      }
+      watched.set(dir, added);
+    }
+  };
 
   const check = async (): Promise<void> => {
+    await follow();
     let text: string | undefined;
     try {
       text = await readFile(path, 'utf8');
@@ -36,23 +80,11 @@ export async function watchFileContent(
     last = text;
     onChange(text);
   };
-  const schedule = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void check(), DEBOUNCE_MS);
-  };
 
   // Resolved before returning, so that a write right after this call is seen as a change.
   last = await readFile(path, 'utf8').catch(() => undefined);
+  await follow();
 
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), (_event, name) => {
-      if (name === null || name === basename(path)) schedule();
-    });
-    watcher.on('error', () => undefined);
-  } catch {
-    watcher = undefined;
-  }
   // A bind-mounted file edited on the host does not always raise inotify events inside a
   // container (the mount pins the old inode); a slow poll catches what the watch misses.
   const poll = setInterval(schedule, POLL_MS);
@@ -63,7 +95,8 @@ export async function watchFileContent(
       closed = true;
       clearTimeout(timer);
       clearInterval(poll);
-      watcher?.close();
+      for (const entry of watched.values()) entry.watcher?.close();
+      watched.clear();
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   draftText,
   listedJob,
   DOCKER_SOCKET,
+  envFilePaths,
   sameMount,
   schedulerImageContainer,
   stateMount,
@@ -92,7 +93,8 @@ function notebookDeployContainer(input: BuiltinJobInput, target: string): Contai
     // versions it points to live beside it.
     sameMount(dirname(target)),
     stateMount(input),
-    sameMount(dirname(input.envFile), 'ro'),
+    ...envFilePaths(input).map((file) => sameMount(dirname(file), 'ro')),
+    ...(input.platformReaderDir === undefined ? [] : [sameMount(input.platformReaderDir, 'ro')]),
     ...credentialMounts(settings),
   ]);
   // A source on this host (a path or file:// URL) is read where it is.

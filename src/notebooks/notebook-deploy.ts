@@ -22,6 +22,7 @@ import type { MountingContainer, MountingContainers } from '../core/ports.js';
 import { decidePrune } from './prune-plan.js';
 import type { NotebookSource } from '../core/notebook-source.js';
 import type { NotebookEvent, NotebookOutcome } from '../core/notebook-events.js';
+import { formatOwnership, type Ownership } from '../core/ownership.js';
 import { stageSet } from './stage.js';
 import {
   ensureVersionsDir,
@@ -47,8 +48,7 @@ export type { NotebookOutcome } from '../core/notebook-events.js';
 export interface NotebookRunInput {
   readonly sources: readonly NotebookSource[];
   readonly target: string;
-  /** numeric uid:gid */
-  readonly owner: string;
+  readonly owner: Ownership;
   readonly stateDir: string;
   readonly keyRootDir: string | undefined;
   readonly pinnedKnownHosts: string | undefined;
@@ -194,7 +194,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
   const current = state.kind === 'version' ? state.id : undefined;
   const currentManifest = current === undefined ? undefined : await readManifest(layout, current);
   const currentFiles = await filesOf(layout, state, currentManifest);
-  const fingerprint = fingerprintOf(plan.contents, input.owner);
+  const fingerprint = fingerprintOf(plan.contents, formatOwnership(input.owner));
   const changes = diffFiles(currentFiles, plan.contents);
   const previous = previousVersion(journal.swaps, current);
   const common = { sources, changes, version: current, previous };
@@ -234,7 +234,7 @@ async function publish(ctx: RunContext, dryRun: boolean): Promise<NotebookReport
     id,
     fingerprint,
     createdAt: ctx.now().toISOString(),
-    owner: input.owner,
+    owner: formatOwnership(input.owner),
     adopted: false,
     sources: ok.map((r) => ({
       url: redactCredentials(r.source.url),

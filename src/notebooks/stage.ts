@@ -3,7 +3,7 @@
 
 import { chmod, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOwnership } from '../core/ownership.js';
+import type { Ownership } from '../core/ownership.js';
 import { chownTree } from '../git/chown-tree.js';
 import { readBlob } from '../git/tree-files.js';
 import type { PlannedFile } from './plan.js';
@@ -19,14 +19,12 @@ export interface StageInput {
   readonly files: readonly PlannedFile[];
   /** the git cache each source's blobs are read from, by source number */
   readonly cacheOf: (source: number) => string;
-  /** numeric uid:gid */
-  readonly owner: string;
+  readonly owner: Ownership;
   readonly timeoutMs?: number | undefined;
 }
 
 /** Writes the set into `dir` (which must not exist) and leaves it read-only and synced. */
 export async function stageSet(input: StageInput): Promise<void> {
-  const ownership = parseOwnership(input.owner);
   const dirs = new Set<string>([input.dir]);
   try {
     await mkdir(input.dir, { mode: 0o755 });
@@ -54,7 +52,7 @@ export async function stageSet(input: StageInput): Promise<void> {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_READS, input.files.length) }, worker));
 
-    await chownTree(input.dir, ownership);
+    await chownTree(input.dir, input.owner);
     // Deepest first: a directory is made read-only once everything in it is written and synced.
     for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
       await syncDir(d);

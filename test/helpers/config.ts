@@ -1,3 +1,4 @@
+import { runsInContainer, type ContainerSpec, type Job } from '../../src/core/job.js';
 import { formatIssue } from '../../src/core/issues.js';
 import type { Config, LoadResult } from '../../src/config/load.js';
 
@@ -18,4 +19,9 @@ export function refusedIssues(result: LoadResult): string[] {
   const refused = result.config.refused.flatMap((r) => r.issues);
   if (refused.length === 0) throw new Error('expected the configuration or a job to be refused');
   return refused.map(formatIssue);
+}
+
+/** The container recipe of a job run in a container of its own; undefined for other jobs. */
+export function containerOf(job: Job | undefined): ContainerSpec | undefined {
+  return job !== undefined && runsInContainer(job) ? job.container : undefined;
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
-import { runDeploy, type DeployReport } from '../../src/autodeploy/deploy.js';
+import { runDeploy, type DeployInput, type DeployReport } from '../../src/autodeploy/deploy.js';
+import type { Config } from '../../src/config/load.js';
 import { deployEventText } from '../../src/core/deploy-event-text.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
@@ -39,7 +40,7 @@ describe('the deploy flow', () => {
     await platform?.destroy();
   });
 
-  async function deploy(): Promise<DeployReport> {
+  async function deploy(adjust: (config: Config) => Partial<DeployInput> = () => ({})): Promise<DeployReport> {
     const result = await readConfig({ builtins: BUILTIN_JOB_KINDS,  envFile: platform.envFile, defaultsFile: DEFAULTS_FILE, processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     lines.length = 0;

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OwnershipFormatError, parseOwnership } from '../../src/core/ownership.js';
+import { formatOwnership, OwnershipFormatError, parseOwnership } from '../../src/core/ownership.js';
 import { chownTree } from '../../src/git/chown-tree.js';
 import { fastForward, FastForwardRefused, headOf, moveBack, MoveBackRefused } from '../../src/git/fast-forward.js';
 import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, pushUpstream, removeTempDir } from '../fixtures/git-repos.js';
@@ -167,6 +167,28 @@ describe('chownTree', () => {
     expect(() => parseOwnership('1000')).toThrow('uid:gid');
   });
 
+  it('reads a uid alone when asked, with the group left alone, and refuses an id chown cannot give', () => {
+    expect(parseOwnership('1000', { uidAlone: true })).toEqual({ uid: 1000, gid: undefined });
+    expect(parseOwnership(' 1000:100 ', { uidAlone: true })).toEqual({ uid: 1000, gid: 100 });
+    expect(parseOwnership(`${2 ** 32 - 2}:0`)).toEqual({ uid: 2 ** 32 - 2, gid: 0 });
+    expect(() => parseOwnership(`${2 ** 32 - 1}:0`)).toThrow('"4294967295:0" has uid 4294967295, over 4294967294, the largest id chown can give');
+    expect(() => parseOwnership(`0:${2 ** 32}`)).toThrow('has gid 4294967296, over 4294967294');
+    expect(() => parseOwnership('1000:', { uidAlone: true })).toThrow('"1000:" is not an ownership of the form uid or uid:gid in numbers');
+    expect(formatOwnership({ uid: 1000, gid: undefined })).toBe('1000');
+    expect(formatOwnership({ uid: 1000, gid: 100 })).toBe('1000:100');
+  });
+
+  it('gives the files to a uid alone and leaves their group, as chown uid does', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs to run as root to give files to another user');
+    const { checkout } = await fresh();
+    await chownTree(checkout, parseOwnership('4321:4322'));
+    await chownTree(checkout, parseOwnership('5432', { uidAlone: true }));
+    for (const relative of ['.', '.git/HEAD', 'env.local']) {
+      const s = await lstat(path.join(checkout, relative));
+      expect([relative, s.uid, s.gid]).toEqual([relative, 5432, 4322]);
+    }
+  });
+
   it('gives every file of the checkout, .git included, to the owner, without following links out of it', async () => {
     if (process.getuid?.() !== 0) throw new Error('this test needs to run as root to give files to another user');
     const { checkout } = await fresh();
@@ -175,7 +197,7 @@ describe('chownTree', () => {
     await mkdir(path.join(checkout, 'deep', 'er'), { recursive: true });
     await writeFile(path.join(checkout, 'deep', 'er', 'f.txt'), 'f\n');
     await symlink(outside, path.join(checkout, 'link-out'));
-    await chownTree(checkout, '4321:4322');
+    await chownTree(checkout, parseOwnership('4321:4322'));
     for (const relative of ['.', '.git', '.git/HEAD', '.git/objects', 'env.local', 'deep/er/f.txt', 'link-out']) {
       const s = await lstat(path.join(checkout, relative));
       expect([relative, s.uid, s.gid]).toEqual([relative, 4321, 4322]);

@@ -300,7 +300,7 @@ describe('inspectCheckout and judgeCheckout on real checkouts', () => {
     if (process.getuid?.() !== 0) {
       throw new Error('this test needs to run as root to give the checkout to another user');
     }
-    await chownTree(checkout, '4321:4321');
+    await chownTree(checkout, { uid: 4321, gid: 4321 });
     // Plain git refuses the checkout: that is the situation safe.directory=* is for.
     const refused = await runGit({ cwd: checkout }, ['status']).then(() => undefined, (error: unknown) => error);
     expect(refused).toBeInstanceOf(GitCommandError);

@@ -11,6 +11,7 @@ import { cloneCheckout, commitFiles, createBareUpstream, git, makeTempDir, remov
 import { parseEventLine } from '../../src/core/event-line.js';
 import { runCli } from '../helpers/cli.js';
 import { DEFAULTS_FILE } from '../helpers/scheduler-env.js';
+import { parseOwnership } from '../../src/core/ownership.js';
 
 // The notebook deploy flow against real git repositories and a real file system: what a reader
 // of the target sees after each kind of run, and what the run says about it.
@@ -46,7 +47,7 @@ async function scene(): Promise<Scene> {
   const input = (sources: readonly NotebookSource[], owner = '1234:2345'): NotebookRunInput => ({
     sources,
     target,
-    owner,
+    owner: parseOwnership(owner),
     stateDir,
     keyRootDir: undefined,
     pinnedKnownHosts: undefined,

@@ -54,7 +54,7 @@ function publisher(root: string, bare: string, pruneMarginMs?: number) {
     const report = await runNotebookDeploy({
       sources,
       target,
-      owner: '0:0',
+      owner: { uid: 0, gid: 0 },
       stateDir: path.join(root, 'state'),
       keyRootDir: undefined,
       pinnedKnownHosts: undefined,

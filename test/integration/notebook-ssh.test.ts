@@ -66,7 +66,7 @@ async function scene(options: { pinnedKnownHosts?: string | undefined; keyRootDi
     runNotebookDeploy({
       sources,
       target,
-      owner: '0:0',
+      owner: { uid: 0, gid: 0 },
       stateDir,
       keyRootDir: options.keyRootDir ?? keyRoot,
       pinnedKnownHosts: 'pinnedKnownHosts' in options ? options.pinnedKnownHosts : pinned,

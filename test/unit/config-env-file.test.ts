@@ -235,3 +235,29 @@ describe('parseEnvFile: what it refuses', () => {
     ]);
   });
 });
+
+describe('parseEnvFile: references to variables nothing set', () => {
+  const unset = (text: string, context: Record<string, string> = {}) => parseEnvFile(text, FILE, context).unset.map((u) => [u.name, u.key, u.line]);
+
+  it('finds $NAME and ${NAME} that neither an earlier line nor the context sets, at the line of their $', () => {
+    expect(unset(['A=$UNSET/x', 'B="${ALSO_UNSET}"', 'C="first', 'then $THIRD"'].join('\n'))).toEqual([
+      ['UNSET', 'A', 1],
+      ['ALSO_UNSET', 'B', 2],
+      ['THIRD', 'C', 4],
+    ]);
+  });
+
+  it('does not count what an earlier line, the context or an empty assignment set', () => {
+    expect(unset(['EMPTY=', 'A=$EMPTY$EARLIER', 'EARLIER=1', 'B=$EARLIER$HOME'].join('\n'), { HOME: '/root' })).toEqual([['EARLIER', 'A', 2]]);
+  });
+
+  it('does not count the forms that say what to do without the variable, nor literal dollars', () => {
+    expect(unset(['A=${U:-d}${U-d}${U:+a}${U+a}', "B='$U'", 'C=\\$U', 'D="\\$U"'].join('\n'))).toEqual([]);
+  });
+
+  it('counts the references of a default or an alternative only when sh uses it', () => {
+    expect(unset('A=${U:-$D1}${U-${D2}}${U:+$D3}${U+$D4}')).toEqual([['D1', 'A', 1], ['D2', 'A', 1]]);
+    expect(unset('A=${S:-$D1}${S-${D2}}${S:+$D3}${S+$D4}', { S: 'set' })).toEqual([['D3', 'A', 1], ['D4', 'A', 1]]);
+    expect(unset('A=${E:-$D1}${E-${D2}}${E:+$D3}${E+$D4}', { E: '' })).toEqual([['D1', 'A', 1], ['D4', 'A', 1]]);
+  });
+});

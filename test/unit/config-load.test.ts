@@ -5,6 +5,7 @@ import { runsInContainer } from '../../src/core/job.js';
 import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
 import { KNOWN_SETTINGS } from '../../src/config/names.js';
+import { settingFromEnvironment } from '../../src/config/settings.js';
 import { isSecretName } from '../../src/core/secrets.js';
 import { refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
@@ -56,7 +57,7 @@ const DEPLOY_DEFAULTS = {
   verifyTimeoutMs: 300_000,
   notebookFrequency: '',
   notebookSources: [],
-  notebookOwner: '0:0',
+  notebookOwner: { uid: 0, gid: 0 },
 } as const;
 
 describe('loadConfig: precedence', () => {
@@ -140,7 +141,7 @@ describe('loadConfig: precedence', () => {
       deployKeyRootDir: '/root/.ssh',
       platformFrequency: '@every 10m',
       compose: 'docker compose',
-      codeOwnership: '1000:1000',
+      codeOwnership: { uid: 1000, gid: 1000 },
       knownHosts: '/etc/autodeploy/known_hosts',
       restart: 'all',
       verifyTimeoutMs: 90_000,
@@ -150,9 +151,86 @@ describe('loadConfig: precedence', () => {
         { url: '/srv/git/extra.git', ref: undefined, subdir: '', glob: '**/*.ipynb', dest: '', line: 23 },
       ],
       notebookTargetDir: '/data/notebooks',
-      notebookOwner: '1000:100',
+      notebookOwner: { uid: 1000, gid: 100 },
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
+  });
+});
+
+describe("loadConfig: the platform's own variables", () => {
+  it('takes the log directory from AUTODEPLOY_LOG_DIR, else BIRDHOUSE_LOG_DIR, else PAVICS_LOG_DIR, else /var/log/PAVICS', () => {
+    const logDir = (local: string, processEnv: Record<string, string> = {}): string => valid(load('export AUTODEPLOY_LOG_DIR=""', local, processEnv)).settings.logDir;
+    expect(logDir('AUTODEPLOY_LOG_DIR=/a\nBIRDHOUSE_LOG_DIR=/b\nPAVICS_LOG_DIR=/c')).toBe('/a');
+    expect(logDir('BIRDHOUSE_AUTODEPLOY_LOG_DIR=/a\nBIRDHOUSE_LOG_DIR=/b')).toBe('/a');
+    expect(logDir('BIRDHOUSE_LOG_DIR=/b\nPAVICS_LOG_DIR=/c')).toBe('/b');
+    expect(logDir('PAVICS_LOG_DIR=/c')).toBe('/c');
+    expect(logDir('')).toBe('/var/log/PAVICS');
+    // empty is unset, as for every setting
+    expect(logDir('AUTODEPLOY_LOG_DIR=\nBIRDHOUSE_LOG_DIR=\nPAVICS_LOG_DIR=/c')).toBe('/c');
+    expect(logDir('', { BIRDHOUSE_LOG_DIR: '/var/log/birdhouse' })).toBe('/var/log/birdhouse');
+  });
+
+  it('names the variable a bad value was read from, and the setting it stood for', () => {
+    expect(refused(load('', 'BIRDHOUSE_LOG_DIR=logs'))).toEqual([
+      'env.local:1: BIRDHOUSE_LOG_DIR="logs" (read for AUTODEPLOY_LOG_DIR, which is not set) must be an absolute path',
+    ]);
+    expect(refused(load('', 'PAVICS_LOG_DIR=/ok\nBIRDHOUSE_LOG_DIR=./no'))).toEqual([
+      'env.local:2: BIRDHOUSE_LOG_DIR="./no" (read for AUTODEPLOY_LOG_DIR, which is not set) must be an absolute path',
+    ]);
+    // a good AUTODEPLOY_LOG_DIR hides a bad value of the variables it stands before
+    expect(valid(load('', 'BIRDHOUSE_LOG_DIR=logs\nAUTODEPLOY_LOG_DIR=/logs')).settings.logDir).toBe('/logs');
+  });
+});
+
+describe('loadConfig: the compose command', () => {
+  it('is AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE, else left to the deploy to find', () => {
+    const compose = (local: string): string | undefined => valid(load('export AUTODEPLOY_COMPOSE=""', local)).settings.compose;
+    expect(compose('AUTODEPLOY_COMPOSE="docker compose"\nBIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('docker compose');
+    expect(compose('BIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('/srv/birdhouse/birdhouse-compose.sh');
+    expect(compose('BIRDHOUSE_COMPOSE=')).toBeUndefined();
+    expect(valid(load('', '', { BIRDHOUSE_COMPOSE: '/usr/local/bin/birdhouse-compose.sh' })).settings.compose).toBe('/usr/local/bin/birdhouse-compose.sh');
+  });
+
+  it('is refused at its line when it cannot be split into words, under the name it was read from', () => {
+    expect(refused(load('', 'AUTODEPLOY_COMPOSE=\'docker "compose\''))).toEqual(['env.local:1: AUTODEPLOY_COMPOSE="docker "compose" cannot be split into a command and its arguments (has an unterminated double quote)']);
+    expect(refused(load('', 'BIRDHOUSE_COMPOSE="compose | tee"'))).toEqual([
+      'env.local:1: BIRDHOUSE_COMPOSE="compose | tee" (read for AUTODEPLOY_COMPOSE, which is not set) cannot be split into a command and its arguments (shell operator "|" is not allowed here)',
+    ]);
+  });
+});
+
+describe('settingFromEnvironment', () => {
+  it('reads the first variable set and not empty, under either spelling, else the fallback', () => {
+    expect(settingFromEnvironment('logDir', {})).toBe('/var/log/PAVICS');
+    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p' })).toBe('/p');
+    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p', BIRDHOUSE_LOG_DIR: '/b' })).toBe('/b');
+    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', BIRDHOUSE_AUTODEPLOY_LOG_DIR: '/ba' })).toBe('/ba');
+    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', AUTODEPLOY_LOG_DIR: '' })).toBe('/b');
+    expect(settingFromEnvironment('stateDir', { AUTODEPLOY_STATE_DIR: '/s' })).toBe('/s');
+    expect(settingFromEnvironment('compose', {})).toBe('');
+  });
+});
+
+describe('loadConfig: ownership', () => {
+  it('reads AUTODEPLOY_CODE_OWNERSHIP as uid:gid, or a uid alone whose group chown leaves alone', () => {
+    const owner = (local: string) => valid(load('', local)).settings.codeOwnership;
+    expect(owner('AUTODEPLOY_CODE_OWNERSHIP=1000:100')).toEqual({ uid: 1000, gid: 100 });
+    expect(owner('BIRDHOUSE_AUTODEPLOY_CODE_OWNERSHIP=1000')).toEqual({ uid: 1000, gid: undefined });
+    expect(owner(`AUTODEPLOY_CODE_OWNERSHIP=${2 ** 32 - 2}:0`)).toEqual({ uid: 2 ** 32 - 2, gid: 0 });
+    expect(owner('AUTODEPLOY_CODE_OWNERSHIP=')).toBeUndefined();
+  });
+
+  it('reads AUTODEPLOY_NOTEBOOK_OWNER as uid:gid or root, and nothing else', () => {
+    const owner = (local: string) => valid(load('', local)).settings.notebookOwner;
+    expect(owner('')).toEqual({ uid: 0, gid: 0 });
+    expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=root')).toEqual({ uid: 0, gid: 0 });
+    expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=1000:100')).toEqual({ uid: 1000, gid: 100 });
+    expect(refused(load('', 'X=1\nAUTODEPLOY_NOTEBOOK_OWNER=1000'))).toEqual([
+      'env.local:2: AUTODEPLOY_NOTEBOOK_OWNER="1000" must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)',
+    ]);
+    expect(refused(load('', 'AUTODEPLOY_NOTEBOOK_OWNER=0:4294967295'))).toEqual([
+      'env.local:1: AUTODEPLOY_NOTEBOOK_OWNER="0:4294967295" has gid 4294967295, over 4294967294, the largest id chown can give',
+    ]);
   });
 });
 
@@ -215,6 +293,27 @@ describe('loadConfig: warnings', () => {
   });
 });
 
+describe('loadConfig: variables nothing sets', () => {
+  it('warns at the line of a $NAME that no earlier line, default.env or the environment sets, naming it', () => {
+    const c = valid(load('export BASE=/srv', ['A=1', 'AUTODEPLOY_LOG_DIR="$BASE/$LOG_SUBDIR"', 'B="$HOME/${ELSEWHERE}"'].join('\n'), { HOME: '/root' }));
+    expect(c.settings.logDir).toBe('/srv/');
+    expect(c.warnings.map(formatIssue)).toEqual([
+      'env.local:2: LOG_SUBDIR is not set (by an earlier line, a default.env or the environment): $LOG_SUBDIR in the value of AUTODEPLOY_LOG_DIR is replaced by ""; set LOG_SUBDIR before this line, or write ${LOG_SUBDIR:-} if empty is meant',
+      'env.local:3: ELSEWHERE is not set (by an earlier line, a default.env or the environment): $ELSEWHERE in the value of B is replaced by ""; set ELSEWHERE before this line, or write ${ELSEWHERE:-} if empty is meant',
+    ]);
+  });
+
+  it('says nothing of ${NAME:-default} and ${NAME-default}, nor of a name set empty', () => {
+    expect(valid(load('', ['EMPTY=', 'A="${U:-x}${U-y}$EMPTY"'].join('\n'))).warnings).toEqual([]);
+  });
+
+  it('when a shell computed the values, warns only of the names it left empty too', () => {
+    const evaluated = (values: Record<string, string>) =>
+      valid(loadConfig({ builtins: BUILTIN_JOB_KINDS, files: [{ path: 'env.local', text: 'A="$SET_BY_SH $EMPTY_IN_SH $UNSET_IN_SH"' }], processEnv: {}, evaluated: values }));
+    expect(evaluated({ A: 'x  ', SET_BY_SH: 'x', EMPTY_IN_SH: '' }).warnings.map((w) => w.message.split(' ')[0])).toEqual(['EMPTY_IN_SH', 'UNSET_IN_SH']);
+  });
+});
+
 describe('loadConfig: problems', () => {
   it.each([
     ['COMPOSE_DIR=relative/dir', 'env.local:1: COMPOSE_DIR="relative/dir" must be an absolute path'],
@@ -226,7 +325,10 @@ describe('loadConfig: problems', () => {
     ['AUTODEPLOY_STATE_DIR=./state', 'env.local:1: AUTODEPLOY_STATE_DIR="./state" must be an absolute path'],
     ['TZ=Mars/Olympus_Mons', 'env.local:1: TZ="Mars/Olympus_Mons" is not a time zone this system knows (use an IANA name such as UTC or Europe/Paris)'],
     ['AUTODEPLOY_JOB_TIMEOUT=soon', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="soon" must be a duration like 90s, 30m, 2h or a number of seconds'],
-    ['AUTODEPLOY_CODE_OWNERSHIP=1000', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000" must be numeric uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=www-data', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="www-data" must be a numeric uid or uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=1000:', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000:" must be a numeric uid or uid:gid (names differ between the host and the deploy container)'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=4294967295', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="4294967295" has uid 4294967295, over 4294967294, the largest id chown can give'],
+    ['AUTODEPLOY_CODE_OWNERSHIP=1000:99999999999', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000:99999999999" has gid 99999999999, over 4294967294, the largest id chown can give'],
     ['AUTODEPLOY_JOB_TIMEOUT=0s', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="0s" must be a duration like 90s, 30m, 2h or a number of seconds'],
   ])('refuses %s', (line, message) => {
     expect(refused(load('', line))).toEqual([message]);
@@ -353,7 +455,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       stateDir: '/var/lib/autodeploy',
       jobsDir: '/scheduler-job-configs',
       defaultJobTimeoutMs: 7_200_000,
-      codeOwnership: '1000:1000',
+      codeOwnership: { uid: 1000, gid: 1000 },
       compose: 'docker compose',
       deployKeyRootDir: '/root/.ssh/deploy_keys',
       extraRepos: ['/opt/private-config', '/opt/extra-components'],
@@ -382,7 +484,7 @@ describe('the shipped config/default.env and env.local.example', () => {
         },
       ],
       notebookTargetDir: '/data/jupyterhub_user_data/tutorial-notebooks',
-      notebookOwner: '0:0',
+      notebookOwner: { uid: 0, gid: 0 },
     });
     expect(c.jobs.map((j) => [j.name, j.schedule?.text, runsInContainer(j) ? j.container.image : undefined])).toEqual([
       ['autodeploy', '*/30 * * * *', 'autodeploy-scheduler:latest'],
