@@ -26,6 +26,14 @@ const notebookSources = z.string().transform((text, ctx) => {
   return parsed.sources;
 });
 
+/** A step's deadline: every step of a deploy has one, so none may be zero (no limit). */
+const deadline = z
+  .string()
+  .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
+    error: 'must be a duration like 90s, 5m or a number of seconds',
+  })
+  .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0);
+
 const ROOT_OWNER = /^root(:root)?$/;
 
 /** Raw strings from the environment in, typed settings out. Empty strings were dropped before. */
@@ -69,12 +77,11 @@ export const settingsSchema = z.object({
     .optional(),
   knownHosts: absolutePath.optional(),
   restart: z.enum(['changed', 'all'], { error: 'must be changed or all' }),
-  verifyTimeoutMs: z
-    .string()
-    .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
-      error: 'must be a duration like 90s, 5m or a number of seconds',
-    })
-    .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0),
+  verifyTimeoutMs: deadline,
+  composeTimeoutMs: deadline,
+  gitTimeoutMs: deadline,
+  triggerTimeoutMs: deadline,
+  notebookFetchTimeoutMs: deadline,
   notebookFrequency: z.string().optional(),
   notebookSources: notebookSources.optional(),
   notebookTargetDir: absolutePath
