@@ -13,7 +13,7 @@ import type { CheckoutVerdict } from '../core/checkout.js';
 import { headOf } from '../git/fast-forward.js';
 import { composeStop } from '../docker/compose.js';
 import { DeployState, type CommitSet } from '../state/deploy-state.js';
-import { acquireDeployLock, type LockHolder } from '../state/lock.js';
+import { acquireDeployLock, type DeployLock, type LockHolder } from '../state/lock.js';
 import { checkCheckouts, type CheckReport } from './check.js';
 import { bringUp, checkoutStep, composeOf, deployDeadlineMs, failedServices, pullCheckout, rollBack, runOptions, type CheckoutMove, type RollbackReport } from './platform-steps.js';
 import { recoverDeploy } from './recover.js';
@@ -86,23 +86,22 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
     endedAt: now(),
   });
   const lockDeadlineMs = deployDeadlineMs(input.settings, input.checkouts.length);
-  const lock = async () => {
+  /** The lock, or the report of a run that found it held. */
+  const lock = async (): Promise<{ readonly lock: DeployLock } | { readonly report: DeployReport }> => {
     const locked = await acquireDeployLock({ stateDir: input.settings.stateDir, purpose: 'deploy', isAlive: input.isLockHolderAlive, deadlineMs: lockDeadlineMs });
-    if (!locked.acquired) {
-      const { host, pid, startedAt: since } = locked.holder;
-      const event: DeployEvent = { type: 'locked', holder: { host, pid, startedAt: since } };
-      emit(event);
-      return { locked, report: finish('locked', deployEventText(event)) };
-    }
-    return { locked, report: undefined };
+    if (locked.acquired) return { lock: locked.lock };
+    const { host, pid, startedAt: since } = locked.holder;
+    const event: DeployEvent = { type: 'locked', holder: { host, pid, startedAt: since } };
+    emit(event);
+    return { report: finish('locked', deployEventText(event)) };
   };
 
   const interrupted = await state.inProgress();
   if (interrupted !== undefined) {
     emit({ type: 'interrupted', startedAt: interrupted.startedAt, heads: interrupted.heads });
     if (input.dryRun) return finish('dry-run', 'would finish or undo the interrupted deploy first');
-    const { locked, report } = await lock();
-    if (!locked.acquired) return report!;
+    const locked = await lock();
+    if ('report' in locked) return locked.report;
     try {
       // Read again under the lock: the deploy may have been ended by the holder just gone.
       const intent = await state.inProgress();
@@ -163,8 +162,8 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
     return finish(decision.action === 'hold' ? 'held' : 'nothing', decision.reason);
   }
 
-  const { locked, report } = await lock();
-  if (!locked.acquired) return report!;
+  const locked = await lock();
+  if ('report' in locked) return locked.report;
   try {
     // Checkouts the trigger declined are only fast-forwarded: no compose, no restart.
     for (const path of decision.pullOnly) {
