@@ -66,17 +66,17 @@ export class DeployState {
   }
 
   async begin(record: DeployInProgress): Promise<void> {
-    await this.write('in-progress.json', record);
+    await this.write('in-progress.json', record, true);
   }
 
   /** The intent's step, rewritten whole: a reader sees the old step or the new one. */
   async step(step: DeployStep, at: Date): Promise<void> {
     const current = await this.inProgress();
-    if (current !== undefined) await this.write('in-progress.json', { ...current, step, updatedAt: at.toISOString() });
+    if (current !== undefined) await this.write('in-progress.json', { ...current, step, updatedAt: at.toISOString() }, true);
   }
 
   async end(): Promise<void> {
-    await this.write('in-progress.json', null);
+    await this.write('in-progress.json', null, true);
   }
 
   /** Newest first. */
@@ -96,7 +96,8 @@ export class DeployState {
     return readJsonFile(join(this.dir, name), schema);
   }
 
-  private write(name: string, value: unknown): Promise<void> {
-    return writeJsonFile(join(this.dir, name), value);
+  /** `durable` for the intent: it must be on disk before what it describes moves. */
+  private write(name: string, value: unknown, durable = false): Promise<void> {
+    return writeJsonFile(join(this.dir, name), value, { durable });
   }
 }
