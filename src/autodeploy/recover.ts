@@ -30,8 +30,9 @@ export async function recoverDeploy(intent: DeployInProgress, state: DeployState
   const now = async (): Promise<CheckoutStep[]> => {
     const moved: CheckoutStep[] = [];
     for (const [path, head] of Object.entries(intent.heads)) {
-      const current = await headOf(path, { timeoutMs: ctx.settings.gitTimeoutMs });
-      if (current !== head) moved.push({ path, from: head, to: current });
+      // A checkout gone since (removed, or no longer a checkout) has nothing to bring up or move back.
+      const current = await headOf(path, { timeoutMs: ctx.settings.gitTimeoutMs }).catch(() => undefined);
+      if (current !== undefined && current !== head) moved.push({ path, from: head, to: current });
     }
     return moved;
   };
@@ -44,7 +45,7 @@ export async function recoverDeploy(intent: DeployInProgress, state: DeployState
       // The pulls the deploy did not get to: a checkout still at its recorded head goes to its target.
       for (const [path, target] of Object.entries(intent.targets)) {
         const head = intent.heads[path];
-        if (head !== undefined && head !== target && (await headOf(path, { timeoutMs: ctx.settings.gitTimeoutMs })) === head) {
+        if (head !== undefined && head !== target && (await headOf(path, { timeoutMs: ctx.settings.gitTimeoutMs }).catch(() => undefined)) === head) {
           await pullCheckout(path, target, true, ctx);
         }
       }
