@@ -99,7 +99,9 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
   const interrupted = await state.inProgress();
   if (interrupted !== undefined) {
     emit({ type: 'interrupted', startedAt: interrupted.startedAt, heads: interrupted.heads });
-    if (input.dryRun) return finish('dry-run', 'would finish or undo the interrupted deploy first');
+  }
+  // A dry run changes nothing: it only says that the deploy would be ended first.
+  if (interrupted !== undefined && !input.dryRun) {
     const locked = await lock();
     if ('report' in locked) return locked.report;
     try {
@@ -156,7 +158,7 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
   const unjudged = check.verdicts.filter((v) => UNJUDGED.has(v.verdict));
   if (unjudged.length > 0) emit({ type: 'unjudged', checkouts: unjudged.map((v) => ({ path: v.path, verdict: v.verdict, reason: v.reason })) });
 
-  if (input.dryRun) return finish('dry-run', describeDryRun(decision));
+  if (input.dryRun) return finish('dry-run', `${interrupted === undefined ? '' : 'would first finish or undo the interrupted deploy; then '}${describeDryRun(decision)}`);
   if (decision.action === 'abort') return finish('aborted', decision.reason);
   if (decision.action !== 'deploy' && decision.pullOnly.length === 0) {
     return finish(decision.action === 'hold' ? 'held' : 'nothing', decision.reason);
