@@ -145,6 +145,10 @@ describe('a deploy killed after its pull', () => {
     expect(seen.deploy.state).toBe('stuck');
     expect(seen.deploy.message).toMatch(/its holder is gone, with a deploy unfinished \(starting\): the next deploy run takes the lock over; the next deploy run brings the platform up/);
 
+    const dry = await runCli(['deploy', '--dry-run', '--env-file', platform.envFile], cliEnv());
+    expect(dry.stdout).toMatch(/dry-run: would first finish or undo the interrupted deploy; then would do nothing/);
+    expect(await new DeployState(stateDir).inProgress()).toEqual(intent);
+
     await rm(join(platform.root, 'hang-up'));
     const next = await deploy();
     expect(next.code, next.stdout + next.stderr).toBe(0);
