@@ -12,7 +12,8 @@ import { deployEventText } from '../core/deploy-event-text.js';
 import type { CheckoutVerdict } from '../core/checkout.js';
 import { headOf } from '../git/fast-forward.js';
 import { composeStop } from '../docker/compose.js';
-import { DeployState, type CommitSet } from '../state/deploy-state.js';
+import { DeployState, type CommitSet, type DeployInProgress } from '../state/deploy-state.js';
+import { RunHistory } from '../state/run-history.js';
 import { acquireDeployLock, type DeployLock, type LockHolder } from '../state/lock.js';
 import { checkCheckouts, type CheckReport } from './check.js';
 import { bringUp, checkoutStep, composeOf, deployDeadlineMs, failedServices, pullCheckout, rollBack, runOptions, type CheckoutMove, type RollbackReport } from './platform-steps.js';
@@ -51,7 +52,8 @@ export interface DeployInput {
   readonly isLockHolderAlive: (holder: LockHolder) => Promise<boolean>;
   /** each step, as it happens */
   readonly onEvent: (event: DeployEvent) => void;
-  /** the job run this deploy is (AUTODEPLOY_RUN), kept in its intent and history */
+  /** the job and the run this deploy is (AUTODEPLOY_JOB, AUTODEPLOY_RUN), kept in its intent and history */
+  readonly job?: string | undefined;
   readonly run?: string | undefined;
   readonly now?: () => Date;
 }
@@ -115,6 +117,7 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
           const recovery = await recoverDeploy(intent, state, input);
           restarted = recovery.restarted;
           await state.recordRun({ ...record, endedAt: now().toISOString(), message: `${died}; ${recovery.message}` });
+          await markJobRunInterrupted(input.settings.stateDir, intent, `${died}; ${recovery.message}`);
           return finish(recovery.outcome, recovery.message, { verify: recovery.verify, rollback: recovery.rollback });
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
@@ -206,7 +209,7 @@ async function deploy({ decision, check, input, state, moves, id, setRestarted, 
   const heads: CommitSet = {};
   for (const path of decision.deploy) heads[path] = await headOf(path, { timeoutMs: settings.gitTimeoutMs });
   // The intent, before anything moves: what a run after this one's death needs to end it.
-  await state.begin({ id, run: input.run, heads, targets: decision.targets, startedAt: new Date().toISOString(), step: 'pulling' });
+  await state.begin({ id, job: input.job, run: input.run, heads, targets: decision.targets, startedAt: new Date().toISOString(), step: 'pulling' });
 
   // What the diff touched, as absolute paths: a service that bind-mounts one of them is restarted.
   const changedPaths = (): string[] =>
@@ -266,6 +269,27 @@ async function deploy({ decision, check, input, state, moves, id, setRestarted, 
  */
 async function endUnlessUnsettled(state: DeployState, rollback: RollbackReport): Promise<void> {
   if (rollback.verify !== undefined) await state.end();
+}
+
+/**
+ * The scheduler recorded the dead deploy's run by its container's end (killed: failed), or not
+ * at all (the host went down); the job's history is to say what it was: interrupted.
+ */
+async function markJobRunInterrupted(stateDir: string, intent: DeployInProgress, message: string): Promise<void> {
+  if (intent.job === undefined || intent.run === undefined) return;
+  const history = new RunHistory(stateDir);
+  const record = (await history.runs(intent.job)).find((r) => r.run === intent.run);
+  await history.record({
+    job: intent.job,
+    run: intent.run,
+    origin: record?.origin ?? 'schedule',
+    startedAt: record?.startedAt ?? intent.startedAt,
+    endedAt: record?.endedAt,
+    durationMs: record?.durationMs,
+    exitCode: record?.exitCode,
+    outcome: 'interrupted',
+    message,
+  });
 }
 
 function describeDryRun(decision: Decision): string {

@@ -43,6 +43,7 @@ export const deployCommand: Command = {
       containers: composeContainers(context.env),
       isLockHolderAlive: lockHolderAlive(context.env),
       onEvent: emit,
+      job: context.env['AUTODEPLOY_JOB'],
       run,
     });
     const exitCode = deployExitCode(report.outcome, report.unjudged.length);

@@ -31,7 +31,8 @@ export interface DeployInProgress {
   /** absent in intents written before steps were recorded: read as `pulling` */
   readonly step?: DeployStep | undefined;
   readonly id?: string | undefined;
-  /** the job run that wrote it (AUTODEPLOY_RUN), when the scheduler started the deploy */
+  /** the job and the run that wrote it (AUTODEPLOY_JOB, AUTODEPLOY_RUN), when the scheduler started the deploy */
+  readonly job?: string | undefined;
   readonly run?: string | undefined;
   /** when `step` was written */
   readonly updatedAt?: string | undefined;

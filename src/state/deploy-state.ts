@@ -15,6 +15,7 @@ const InProgressSchema: z.ZodType<DeployInProgress> = z.object({
   startedAt: z.string(),
   step: z.enum(DEPLOY_STEPS).optional(),
   id: z.string().optional(),
+  job: z.string().optional(),
   run: z.string().optional(),
   updatedAt: z.string().optional(),
 });

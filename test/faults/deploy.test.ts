@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf } from '../../src/config/read.js';
 import { DeployState } from '../../src/state/deploy-state.js';
+import { RunHistory } from '../../src/state/run-history.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { parseEventLine } from '../../src/core/event-line.js';
 import { git } from '../fixtures/git-repos.js';
@@ -106,10 +107,10 @@ const readPid = async (file: string): Promise<number | undefined> => {
 };
 
 /** `autodeploy deploy` as a process of its own, as the deploy container runs it. */
-function deployProcess(): ChildProcess {
+function deployProcess(env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'deploy', '--env-file', platform.envFile], {
     cwd: REPO_ROOT,
-    env: cliEnv(),
+    env: { ...cliEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.resume();
@@ -124,7 +125,8 @@ describe('a deploy killed after its pull', () => {
     await writeFile(join(platform.root, 'hang-up'), '');
     const pushed = await platform.push({ 'docker-compose.yml': webOf('2') }, 'Web v2');
 
-    const child = deployProcess();
+    // As the scheduler runs it: its run, once the container is killed, is recorded as failed.
+    const child = deployProcess({ AUTODEPLOY_JOB: 'autodeploy', AUTODEPLOY_RUN: 'killed-run' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const hung = await eventually('the deploy to reach compose up', () => readPid(join(platform.root, 'hung.pid')), 60_000);
     leftovers.push(hung);
@@ -132,6 +134,8 @@ describe('a deploy killed after its pull', () => {
     child.kill('SIGKILL');
     await exited;
     process.kill(hung, 'SIGKILL');
+    const jobRuns = new RunHistory(stateDir);
+    await jobRuns.record({ job: 'autodeploy', run: 'killed-run', origin: 'schedule', outcome: 'failed', startedAt: new Date().toISOString(), exitCode: 137 });
     await rm(join(platform.root, 'hung.pid'), { force: true });
 
     // Pulled, but the old containers run: the state a dead deploy used to leave for good.
@@ -161,6 +165,7 @@ describe('a deploy killed after its pull', () => {
     const history = await new DeployState(stateDir).history();
     expect(history.find((r) => r.id === intent?.id)).toMatchObject({ outcome: 'interrupted', ok: false, message: expect.stringMatching(/^died while starting; .* it is finished now/) });
     expect(history[0]).toMatchObject({ outcome: 'recovered', ok: true, exitCode: 0 });
+    expect(await jobRuns.runs('autodeploy')).toEqual([expect.objectContaining({ run: 'killed-run', outcome: 'interrupted', exitCode: 137, message: expect.stringMatching(/^died while starting/) })]);
 
     // And then the platform is simply up to date.
     const after = await deploy();
