@@ -69,19 +69,26 @@ describe('a stale deploy lock', () => {
     for (let round = 0; round < 5; round += 1) {
       await plantStale();
       const go = join(stateDir, `go-${round}`);
-      const outputs = Array.from({ length: 4 }, () => {
-        const child = spawn(process.execPath, ['--import', 'tsx', contender, stateDir, go, String(STALE_PID)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        return new Promise<string>((resolve) => child.once('close', () => resolve(out.trim())));
+      const release = join(stateDir, `release-${round}`);
+      const said: string[] = [];
+      let answered: () => void = () => undefined;
+      const allAnswered = new Promise<void>((resolve) => (answered = resolve));
+      const closed = Array.from({ length: 4 }, () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', contender, stateDir, go, release, String(STALE_PID)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+        child.stdout.on('data', (chunk: Buffer) => {
+          said.push(...chunk.toString().trim().split('\n'));
+          if (said.length === 4) answered();
+        });
+        return new Promise((resolve) => child.once('close', resolve));
       });
-      // Every process is started and polling before any may try.
+      // Most processes are started and polling before any may try; a late one tries late.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await writeFile(go, '');
-      const said = await Promise.all(outputs);
+      await allAnswered;
       expect(said.filter((s) => s === 'won'), `round ${round}: ${said.join(', ')}`).toHaveLength(1);
       expect(said.filter((s) => s === 'lost')).toHaveLength(3);
-      await writeFile(go, '');
+      await writeFile(release, '');
+      await Promise.all(closed);
     }
     expect((await readdir(stateDir)).filter((name) => name.startsWith('deploy.lock'))).toEqual([]);
   });
