@@ -14,6 +14,10 @@ export interface CheckInput {
   readonly pinnedKnownHosts: string | undefined;
   readonly stateDir: string;
   readonly failed: FailedDeploy | undefined;
+  /** the deadline of each git command; the git client's default when absent */
+  readonly gitTimeoutMs?: number | undefined;
+  /** the deadline of each conditional trigger; the trigger runner's default when absent */
+  readonly triggerTimeoutMs?: number | undefined;
 }
 
 export interface CheckReport {
@@ -30,7 +34,7 @@ export interface CheckReport {
  */
 export async function checkCheckouts(input: CheckInput): Promise<CheckReport> {
   const policy = hostKeyPolicy({ pinnedKnownHosts: input.pinnedKnownHosts, stateDir: input.stateDir });
-  const states = await inspectAll(input.checkouts, { keyRootDir: input.keyRootDir, ...policy });
+  const states = await inspectAll(input.checkouts, { keyRootDir: input.keyRootDir, ...policy, timeoutMs: input.gitTimeoutMs });
   const verdicts = states.map(judgeCheckout);
   const triggers = new Map<string, TriggerAnswer & { output?: string }>();
   await Promise.all(
@@ -38,7 +42,7 @@ export async function checkCheckouts(input: CheckInput): Promise<CheckReport> {
       .filter((v) => v.verdict === 'behind' && v.upstreamHead !== undefined)
       .map(async (v) => {
         // The text `git diff --name-status` prints, which is what triggers written for birdhouse-deploy read.
-        const result = await runConditionalTrigger(v.path, v.upstreamHead ?? '', formatNameStatus(v.changedFiles));
+        const result = await runConditionalTrigger(v.path, v.upstreamHead ?? '', formatNameStatus(v.changedFiles), input.triggerTimeoutMs === undefined ? {} : { timeoutMs: input.triggerTimeoutMs });
         triggers.set(v.path, result.present ? { present: true, trigger: result.trigger, exitCode: result.exitCode, output: result.output } : { present: false });
       }),
   );

@@ -1,54 +1,41 @@
-// The autodeploy flow, in the order it runs: check -> decide -> lock -> pull -> compose up ->
-// verify -> roll back. One file, past 300 lines, because its steps share one deploy's state
-// (the checkouts moved so far are what a rollback moves back) and read best in sequence.
+// The autodeploy flow, in the order it runs: finish or undo a deploy that died midway, then
+// check -> decide -> lock -> intent -> pull -> compose up -> verify -> roll back. The steps
+// themselves are in platform-steps.ts, the recovery in recover.ts.
 
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { ComposeContainers } from '../core/ports.js';
-import { chownTree } from '../git/chown-tree.js';
-import { commitsBetween, type CommitSummary } from '../git/commit-log.js';
-import { fastForward, headOf, moveBack } from '../git/fast-forward.js';
-import { checkCheckouts, type CheckReport } from './check.js';
-import {
-  composeConfig,
-  composeProjectName,
-  composeRestart,
-  composeStop,
-  composeUp,
-  resolveComposeCommand,
-  type ComposeCommand,
-  type ComposeRunOptions,
-} from '../docker/compose.js';
-import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from '../core/compose-services.js';
 import type { Decision } from '../core/decide.js';
-import type { CheckoutStep, DeployEvent, DeployOutcome } from '../core/deploy-events.js';
+import type { DeployEvent, DeployOutcome } from '../core/deploy-events.js';
 import { deployEventText } from '../core/deploy-event-text.js';
-import type { ServiceCheck } from '../core/service-check.js';
-import { DeployState, type CommitSet } from '../state/deploy-state.js';
-import { acquireDeployLock, type LockHolder } from '../state/lock.js';
-import { verifyServices, type VerifyReport } from './verify.js';
+import type { CheckoutVerdict } from '../core/checkout.js';
+import { headOf } from '../git/fast-forward.js';
+import { composeStop } from '../docker/compose.js';
+import { DeployState, type CommitSet, type DeployInProgress } from '../state/deploy-state.js';
+import { RunHistory } from '../state/run-history.js';
+import { acquireDeployLock, type DeployLock, type LockHolder } from '../state/lock.js';
+import { checkCheckouts, type CheckReport } from './check.js';
+import { bringUp, checkoutStep, composeOf, deployDeadlineMs, failedServices, pullCheckout, rollBack, runOptions, type CheckoutMove, type RollbackReport } from './platform-steps.js';
+import { recoverDeploy } from './recover.js';
+import type { VerifyReport } from './verify.js';
 
 export type { DeployOutcome } from '../core/deploy-events.js';
-
-/** One checkout moved by the deploy. */
-export interface CheckoutMove {
-  readonly path: string;
-  readonly from: string;
-  readonly to: string;
-  readonly commits: readonly CommitSummary[];
-  /** deployed, or only fast-forwarded because its conditional trigger said no */
-  readonly deployed: boolean;
-}
+export type { CheckoutMove } from './platform-steps.js';
 
 /** What a deploy did, for the CLI to print and turn into an exit code. */
 export interface DeployReport {
+  /** this run's id in the deploy history */
+  readonly id: string;
   readonly outcome: DeployOutcome;
   readonly message: string;
   readonly check: CheckReport | undefined;
+  /** checkouts that could not be judged (error, missing): a run with any is not a success */
+  readonly unjudged: readonly CheckoutVerdict[];
   readonly moves: readonly CheckoutMove[];
   readonly restarted: readonly string[];
   readonly verify: VerifyReport | undefined;
-  readonly rollback: { readonly verify: VerifyReport | undefined; readonly problems: readonly string[] } | undefined;
+  readonly rollback: RollbackReport | undefined;
   readonly startedAt: Date;
   readonly endedAt: Date;
 }
@@ -70,25 +57,34 @@ export interface DeployInput {
   readonly isLockHolderAlive: (holder: LockHolder) => Promise<boolean>;
   /** each step, as it happens */
   readonly onEvent: (event: DeployEvent) => void;
+  /** the job and the run this deploy is (AUTODEPLOY_JOB, AUTODEPLOY_RUN), kept in its intent and history */
+  readonly job?: string | undefined;
+  readonly run?: string | undefined;
   readonly now?: () => Date;
 }
 
+/** Verdicts that say a checkout could not be looked at, as opposed to one that was judged. */
+const UNJUDGED = new Set(['error', 'missing']);
+
 /**
- * The autodeploy flow: check -> lock -> pull -> compose up -> verify -> roll back.
- * Every step is an event as it happens; the report says what came of it.
+ * The autodeploy flow. Every step is an event as it happens; the report says what came of it.
+ * A deploy that died midway is finished or undone first, and that is this run's whole work.
  */
 export async function runDeploy(input: DeployInput): Promise<DeployReport> {
   const now = input.now ?? (() => new Date());
   const startedAt = now();
+  const id = `${startedAt.toISOString()}-${randomUUID().slice(0, 8)}`;
   const state = new DeployState(input.settings.stateDir);
   const emit = input.onEvent;
   const moves: CheckoutMove[] = [];
-  let restarted: string[] = [];
+  let restarted: readonly string[] = [];
   let check: CheckReport | undefined;
   const finish = (outcome: DeployOutcome, message: string, extra: Partial<Pick<DeployReport, 'verify' | 'rollback'>> = {}): DeployReport => ({
+    id,
     outcome,
     message,
     check,
+    unjudged: check?.verdicts.filter((v) => UNJUDGED.has(v.verdict)) ?? [],
     moves,
     restarted,
     verify: extra.verify,
@@ -96,10 +92,47 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
     startedAt,
     endedAt: now(),
   });
+  const lockDeadlineMs = deployDeadlineMs(input.settings, input.checkouts.length);
+  /** The lock, or the report of a run that found it held. */
+  const lock = async (): Promise<{ readonly lock: DeployLock } | { readonly report: DeployReport }> => {
+    const locked = await acquireDeployLock({ stateDir: input.settings.stateDir, purpose: 'deploy', isAlive: input.isLockHolderAlive, deadlineMs: lockDeadlineMs });
+    if (locked.acquired) return { lock: locked.lock };
+    const { host, pid, startedAt: since } = locked.holder;
+    const event: DeployEvent = { type: 'locked', holder: { host, pid, startedAt: since } };
+    emit(event);
+    return { report: finish('locked', deployEventText(event)) };
+  };
 
   const interrupted = await state.inProgress();
   if (interrupted !== undefined) {
     emit({ type: 'interrupted', startedAt: interrupted.startedAt, heads: interrupted.heads });
+  }
+  // A dry run changes nothing: it only says that the deploy would be ended first.
+  if (interrupted !== undefined && !input.dryRun) {
+    const locked = await lock();
+    if ('report' in locked) return locked.report;
+    try {
+      // Read again under the lock: the deploy may have been ended by the holder just gone.
+      const intent = await state.inProgress();
+      if (intent !== undefined) {
+        const record = { id: intent.id ?? `${intent.startedAt}-interrupted`, run: intent.run, startedAt: intent.startedAt, outcome: 'interrupted' as const, ok: false };
+        const died = `died while ${intent.step ?? 'pulling'}`;
+        await state.recordRun({ ...record, endedAt: now().toISOString(), message: `${died}; being finished or undone by the next run` });
+        try {
+          const recovery = await recoverDeploy(intent, state, input);
+          restarted = recovery.restarted;
+          await state.recordRun({ ...record, endedAt: now().toISOString(), message: `${died}; ${recovery.message}` });
+          await markJobRunInterrupted(input.settings.stateDir, intent, `${died}; ${recovery.message}`);
+          return finish(recovery.outcome, recovery.message, { verify: recovery.verify, rollback: recovery.rollback });
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          emit({ type: 'deploy-error', reason });
+          return finish('failed', `the interrupted deploy could not be finished or undone: ${reason}; the next run tries again`);
+        }
+      }
+    } finally {
+      await locked.lock.release();
+    }
   }
 
   check = await checkCheckouts({
@@ -108,6 +141,8 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
     pinnedKnownHosts: input.settings.knownHosts,
     stateDir: input.settings.stateDir,
     failed: await state.failed(),
+    gitTimeoutMs: input.settings.gitTimeoutMs,
+    triggerTimeoutMs: input.settings.triggerTimeoutMs,
   });
   for (const v of check.verdicts) {
     emit({
@@ -128,52 +163,59 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
   }
   const decision = check.decision;
   emit({ type: 'decision', action: decision.action, reason: decision.reason, deploy: decision.action === 'deploy' ? decision.deploy : [], pullOnly: decision.pullOnly });
+  const unjudged = check.verdicts.filter((v) => UNJUDGED.has(v.verdict));
+  if (unjudged.length > 0) emit({ type: 'unjudged', checkouts: unjudged.map((v) => ({ path: v.path, verdict: v.verdict, reason: v.reason })) });
 
-  if (input.dryRun) return finish('dry-run', describeDryRun(decision));
+  if (input.dryRun) return finish('dry-run', `${interrupted === undefined ? '' : 'would first finish or undo the interrupted deploy; then '}${describeDryRun(decision)}`);
   if (decision.action === 'abort') return finish('aborted', decision.reason);
   if (decision.action !== 'deploy' && decision.pullOnly.length === 0) {
     return finish(decision.action === 'hold' ? 'held' : 'nothing', decision.reason);
   }
 
-  const locked = await acquireDeployLock({ stateDir: input.settings.stateDir, purpose: 'deploy', isAlive: input.isLockHolderAlive });
-  if (!locked.acquired) {
-    const { host, pid, startedAt: since } = locked.holder;
-    const event: DeployEvent = { type: 'locked', holder: { host, pid, startedAt: since } };
-    emit(event);
-    return finish('locked', deployEventText(event));
-  }
+  const locked = await lock();
+  if ('report' in locked) return locked.report;
   try {
     // Checkouts the trigger declined are only fast-forwarded: no compose, no restart.
     for (const path of decision.pullOnly) {
-      const move = await pull(path, undefined, false, input);
+      const move = await pullCheckout(path, undefined, false, input);
       if (move) moves.push(move);
     }
     if (decision.action !== 'deploy') return finish('pulled', `fast-forwarded without a deploy: ${decision.pullOnly.join(', ')}`);
-    return await deploy(decision, check, input, state, moves, (r) => (restarted = r), finish);
+    return await deploy({ decision, check, input, state, moves, id, setRestarted: (r) => (restarted = r), finish });
   } finally {
     await locked.lock.release();
   }
 }
 
-async function deploy(
-  decision: Extract<Decision, { action: 'deploy' }>,
-  check: CheckReport,
-  input: DeployInput,
-  state: DeployState,
-  moves: CheckoutMove[],
-  setRestarted: (services: string[]) => void,
-  finish: (outcome: DeployOutcome, message: string, extra?: Partial<Pick<DeployReport, 'verify' | 'rollback'>>) => DeployReport,
-): Promise<DeployReport> {
+interface DeployStepsInput {
+  readonly decision: Extract<Decision, { action: 'deploy' }>;
+  readonly check: CheckReport;
+  readonly input: DeployInput;
+  readonly state: DeployState;
+  readonly moves: CheckoutMove[];
+  readonly id: string;
+  readonly setRestarted: (services: string[]) => void;
+  readonly finish: (outcome: DeployOutcome, message: string, extra?: Partial<Pick<DeployReport, 'verify' | 'rollback'>>) => DeployReport;
+}
+
+async function deploy({ decision, check, input, state, moves, id, setRestarted, finish }: DeployStepsInput): Promise<DeployReport> {
   const { onEvent: emit, settings } = input;
-  const compose = await resolveComposeCommand({ setting: settings.compose, composeDir: input.composeDir, env: input.env });
-  emit({ type: 'compose-command', argv: compose.argv, source: compose.source });
+  let compose, project;
+  try {
+    ({ compose, project } = await composeOf(input));
+  } catch (error) {
+    // Nothing has moved yet.
+    const reason = error instanceof Error ? error.message : String(error);
+    emit({ type: 'deploy-error', reason });
+    return finish('failed', `deploy not started: ${reason}`);
+  }
   const run = runOptions(compose, input, true);
 
   const heads: CommitSet = {};
-  for (const path of decision.deploy) heads[path] = await headOf(path);
-  await state.begin({ heads, targets: decision.targets, startedAt: new Date().toISOString() });
+  for (const path of decision.deploy) heads[path] = await headOf(path, { timeoutMs: settings.gitTimeoutMs });
+  // The intent, before anything moves: what a run after this one's death needs to end it.
+  await state.begin({ id, job: input.job, run: input.run, heads, targets: decision.targets, startedAt: new Date().toISOString(), step: 'pulling' });
 
-  const project = (await composeProjectName(compose, { ...runOptions(compose, input), platformEnv: input.env })).name;
   // What the diff touched, as absolute paths: a service that bind-mounts one of them is restarted.
   const changedPaths = (): string[] =>
     moves
@@ -187,12 +229,13 @@ async function deploy(
       await composeStop(compose, run);
     }
     for (const path of decision.deploy) {
-      const move = await pull(path, decision.targets[path], true, input);
+      const move = await pullCheckout(path, decision.targets[path], true, input);
       if (move) {
         moves.push(move);
         deployed.push(move);
       }
     }
+    await state.step('starting', new Date());
     const { verify, restarted } = await bringUp(compose, project, settings.restart === 'changed' ? changedPaths() : [], input);
     setRestarted(restarted);
     if (verify.ok) {
@@ -205,129 +248,53 @@ async function deploy(
     const failing = failedServices(verify);
     const reason = failing.map((s) => `${s.service}: ${s.detail}`).join('; ');
     emit({ type: 'verification-failed', reason, services: failing.map((s) => s.service) });
+    await state.step('rolling-back', new Date());
     const rollback = await rollBack(compose, project, deployed, changedPaths(), reason, input);
     await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason });
-    await state.end();
+    await endUnlessUnsettled(state, rollback);
     deployed = [];
     const event: DeployEvent = { type: 'deploy-failed', reason };
     emit(event);
     return finish('rolled-back', deployEventText(event), { verify, rollback });
   } catch (error) {
+    // A step that failed or passed its deadline (stopped with everything it started).
     const reason = error instanceof Error ? error.message : String(error);
     emit({ type: 'deploy-error', reason });
+    await state.step('rolling-back', new Date());
     const rollback = await rollBack(compose, project, deployed, changedPaths(), reason, input);
     await state.recordFailure({ commits: decision.targets, at: new Date().toISOString(), reason });
-    await state.end();
+    await endUnlessUnsettled(state, rollback);
     return finish(rollback.problems.length === 0 ? 'rolled-back' : 'failed', `deploy failed and was rolled back: ${reason}`, { rollback });
   }
 }
 
-/** `up -d`, restart what mounts a changed path (and was not just recreated), then verify. */
-async function bringUp(compose: ComposeCommand, project: string, changedPaths: readonly string[], input: DeployInput): Promise<{ verify: VerifyReport; restarted: string[] }> {
-  const emit = input.onEvent;
-  const run = runOptions(compose, input, true);
-  const config = parseComposeConfig(await composeConfig(compose, runOptions(compose, input)), { projectDir: input.composeDir });
-  const expected = expectedServices(config, profilesFromEnv(input.env));
-  const before = starts(await input.containers.list(project));
-  emit({ type: 'compose-up', project });
-  await composeUp(compose, run);
-  const after = starts(await input.containers.list(project));
-  const touched = servicesToRestart(config.services, changedPaths);
-  const stale = new Set(notRestartedSince(touched.map((t) => t.service), before, after));
-  const restart = touched.filter((t) => stale.has(t.service));
-  for (const t of restart) emit({ type: 'restarting', service: t.service, changed: t.changed });
-  const restarted = restart.map((t) => t.service);
-  await composeRestart(compose, restarted, run);
-  if (restarted.length > 0) emit({ type: 'restarted', services: restarted });
-
-  emit({ type: 'verifying', project, services: expected, timeoutMs: input.settings.verifyTimeoutMs });
-  const verify = await verifyServices({ containers: input.containers, project, services: expected, timeoutMs: input.settings.verifyTimeoutMs });
-  const services = verify.services.map(serviceCheck);
-  for (const s of services) emit({ type: 'service-checked', ...s });
-  emit({ type: 'verified', ok: verify.ok, outcome: verify.outcome, waitedMs: verify.waitedMs, services });
-  return { verify, restarted };
-}
-
-/** Every moved checkout back to where it was, then the platform up again as it was. */
-async function rollBack(
-  compose: ComposeCommand,
-  project: string,
-  moved: readonly CheckoutMove[],
-  changedPaths: readonly string[],
-  why: string,
-  input: DeployInput,
-): Promise<{ verify: VerifyReport | undefined; problems: string[] }> {
-  const emit = input.onEvent;
-  const problems: string[] = [];
-  const back: CheckoutMove[] = [];
-  const rolledBack = (verify: VerifyReport | undefined): { verify: VerifyReport | undefined; problems: string[] } => {
-    emit({ type: 'rolled-back', ok: problems.length === 0, reason: why, checkouts: back.map(checkoutStep), problems });
-    return { verify, problems };
-  };
-  emit({ type: 'rolling-back', checkouts: moved.map((m) => m.path) });
-  for (const move of [...moved].reverse()) {
-    try {
-      await moveBack(move.path, move.from);
-      if (input.settings.codeOwnership !== undefined) await chownTree(move.path, input.settings.codeOwnership);
-      back.push(move);
-      emit({ type: 'checkout-moved-back', path: move.path, to: move.from, error: undefined });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      problems.push(reason);
-      emit({ type: 'checkout-moved-back', path: move.path, to: move.from, error: reason });
-    }
-  }
-  try {
-    const { verify } = await bringUp(compose, project, changedPaths, input);
-    if (!verify.ok) problems.push('the platform is not healthy after the rollback either');
-    return rolledBack(verify);
-  } catch (error) {
-    problems.push(error instanceof Error ? error.message : String(error));
-    return rolledBack(undefined);
-  }
-}
-
-async function pull(path: string, to: string | undefined, deployed: boolean, input: DeployInput): Promise<CheckoutMove | undefined> {
-  const move = await fastForward(path, to === undefined ? {} : { to });
-  if (move.from === move.to) return undefined;
-  if (input.settings.codeOwnership !== undefined) await chownTree(path, input.settings.codeOwnership);
-  const commits = await commitsBetween(path, move.from, move.to);
-  input.onEvent({ type: 'pulled', path, from: move.from, to: move.to, deployed, commits });
-  for (const c of commits) input.onEvent({ type: 'commit', path, commit: c.commit, subject: c.subject });
-  return { path, from: move.from, to: move.to, commits, deployed };
-}
-
-/** Options for compose commands; `loud` ones (up, stop, restart) have their output in the deploy log. */
 /**
- * A platform's compose wrapper (birdhouse-compose.sh, pavics-compose.sh) reads env.local
- * itself, and lets the environment it is given win over it: it gets this process's
- * environment and COMPOSE_DIR only, never values the scheduler computed. Plain compose gets
- * what env.local sets.
+ * A rollback whose compose failed leaves containers that may not be what the checkouts say:
+ * the intent stays (at its rolling-back step), and the next run undoes the deploy again.
  */
-function runOptions(compose: ComposeCommand, input: DeployInput, loud = false): ComposeRunOptions {
-  const wrapper = compose.source === 'pavics-compose.sh' || compose.source === 'birdhouse-compose.sh';
-  return {
-    cwd: input.composeDir,
-    env: wrapper ? { ...process.env, COMPOSE_DIR: input.composeDir, ...input.composeEnv } : { ...process.env, ...input.env },
-    ...(loud ? { onLine: (line: string, stream: 'stdout' | 'stderr') => input.onEvent({ type: 'compose-output', line, stream }) } : {}),
-  };
+async function endUnlessUnsettled(state: DeployState, rollback: RollbackReport): Promise<void> {
+  if (rollback.verify !== undefined) await state.end();
 }
 
-function starts(containers: readonly { service: string; id: string; startedAt: string | undefined }[]): ServiceStart[] {
-  return containers.map((c) => ({ service: c.service, containerId: c.id, startedAt: c.startedAt }));
-}
-
-/** The services that failed; on a fail-fast, those still starting are not blamed. */
-function failedServices(verify: VerifyReport): ServiceCheck[] {
-  return verify.services.filter((s) => !s.ok && (verify.outcome !== 'failed-fast' || s.state !== 'starting')).map(serviceCheck);
-}
-
-function serviceCheck({ service, state, ok, detail }: ServiceCheck): ServiceCheck {
-  return { service, state, ok, detail };
-}
-
-function checkoutStep({ path, from, to }: CheckoutMove): CheckoutStep {
-  return { path, from, to };
+/**
+ * The scheduler recorded the dead deploy's run by its container's end (killed: failed), or not
+ * at all (the host went down); the job's history is to say what it was: interrupted.
+ */
+async function markJobRunInterrupted(stateDir: string, intent: DeployInProgress, message: string): Promise<void> {
+  if (intent.job === undefined || intent.run === undefined) return;
+  const history = new RunHistory(stateDir);
+  const record = (await history.runs(intent.job)).find((r) => r.run === intent.run);
+  await history.record({
+    job: intent.job,
+    run: intent.run,
+    origin: record?.origin ?? 'schedule',
+    startedAt: record?.startedAt ?? intent.startedAt,
+    endedAt: record?.endedAt,
+    durationMs: record?.durationMs,
+    exitCode: record?.exitCode,
+    outcome: 'interrupted',
+    message,
+  });
 }
 
 function describeDryRun(decision: Decision): string {

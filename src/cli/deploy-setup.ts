@@ -40,13 +40,19 @@ export async function deploySetup(envFileFlag: string | undefined, { env, stderr
   };
 }
 
+/**
+ * How long a deploy waits for one answer of the engine (the project's containers, a lock
+ * holder's): a hung engine must not hold the deploy, and its lock, past every deadline.
+ */
+const ENGINE_QUESTION_TIMEOUT_MS = 60_000;
+
 export function composeContainers(env: CommandContext['env']) {
-  return dockerComposeContainers(connectDocker({}, { ...env }));
+  return dockerComposeContainers(connectDocker({ timeoutMs: ENGINE_QUESTION_TIMEOUT_MS }, { ...env }));
 }
 
 /**
  * A deploy lock's holder is alive if it is this host's process and that pid exists, or
- * another container (deploys run in their own) that is still running.
+ * another container (deploys run in their own) that is still running, or cannot be asked about.
  */
 export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder) => Promise<boolean> {
   return async (holder) => {
@@ -59,10 +65,12 @@ export function lockHolderAlive(env: CommandContext['env']): (holder: LockHolder
       }
     }
     try {
-      const info = await connectDocker({}, { ...env }).getContainer(holder.host).inspect();
+      const info = await connectDocker({ timeoutMs: ENGINE_QUESTION_TIMEOUT_MS }, { ...env }).getContainer(holder.host).inspect();
       return info.State.Running;
-    } catch {
-      return false;
+    } catch (error) {
+      // Only "no such container" says the holder is gone; an engine that did not answer says
+      // nothing, and taking a live deploy's lock would be worse than waiting for its deadline.
+      return (error as { statusCode?: number }).statusCode !== 404;
     }
   };
 }

@@ -1,13 +1,24 @@
-import { runDeploy, type DeployOutcome } from '../autodeploy/deploy.js';
+import { runDeploy, type DeployOutcome, type DeployReport } from '../autodeploy/deploy.js';
 import { deployEventText } from '../core/deploy-event-text.js';
 import type { DeployEvent } from '../core/deploy-events.js';
+import { DeployState } from '../state/deploy-state.js';
 import { EXIT, ENV_FILE_OPTION, parseCommandArgs, type Command } from './common.js';
 import { composeContainers, deploySetup, lockHolderAlive } from './deploy-setup.js';
 import { eventWriter } from './event-output.js';
 
-/** 0: nothing to do, or deployed; 1: the deploy failed (and was rolled back) or could not start. */
-export function deployExitCode(outcome: DeployOutcome): number {
-  return outcome === 'aborted' || outcome === 'rolled-back' || outcome === 'failed' ? EXIT.failed : EXIT.ok;
+/**
+ * Some checkout could not be judged (unreachable, key refused, not a checkout), and nothing
+ * failed otherwise: not a success, and not a deploy failure either, so a code of its own.
+ */
+export const EXIT_UNJUDGED = 3;
+
+/**
+ * 0: nothing to do, deployed, or an interrupted deploy finished; 1: the deploy failed (and was
+ * rolled back) or could not start; 3: some checkout could not be judged.
+ */
+export function deployExitCode(outcome: DeployOutcome, unjudged = 0): number {
+  if (outcome === 'aborted' || outcome === 'rolled-back' || outcome === 'failed') return EXIT.failed;
+  return unjudged > 0 ? EXIT_UNJUDGED : EXIT.ok;
 }
 
 export const deployCommand: Command = {
@@ -22,6 +33,7 @@ export const deployCommand: Command = {
     const dryRun = values['dry-run'] ?? false;
     const started = new Date();
     emit({ type: 'started', dryRun, at: started.toISOString(), checkouts: setup.checkouts });
+    const run = context.env['AUTODEPLOY_RUN'];
     const report = await runDeploy({
       settings: setup.config.settings,
       env: setup.config.platformEnv,
@@ -32,12 +44,27 @@ export const deployCommand: Command = {
       containers: composeContainers(context.env),
       isLockHolderAlive: lockHolderAlive(context.env),
       onEvent: emit,
+      job: context.env['AUTODEPLOY_JOB'],
+      run,
     });
-    const exitCode = deployExitCode(report.outcome);
+    const exitCode = deployExitCode(report.outcome, report.unjudged.length);
+    const message = describe(report);
+    if (!dryRun) {
+      await new DeployState(setup.config.settings.stateDir).recordRun({
+        id: report.id,
+        run,
+        startedAt: started.toISOString(),
+        endedAt: report.endedAt.toISOString(),
+        outcome: report.outcome,
+        ok: exitCode === EXIT.ok,
+        exitCode,
+        message: setup.mask(message),
+      });
+    }
     emit({
       type: 'finished',
       outcome: report.outcome,
-      message: report.message,
+      message,
       endedAt: report.endedAt.toISOString(),
       durationMs: report.endedAt.getTime() - started.getTime(),
       exitCode,
@@ -45,3 +72,9 @@ export const deployCommand: Command = {
     return exitCode;
   },
 };
+
+/** The report's message, and, when some checkout could not be judged, which: "nothing to deploy (1 error)" alone would pass for health. */
+function describe(report: DeployReport): string {
+  if (report.unjudged.length === 0) return report.message;
+  return `${report.message}; not judged: ${report.unjudged.map((v) => v.path).join(', ')}`;
+}

@@ -62,6 +62,7 @@ export const notebooksCommand: Command = {
       stateDir: settings.stateDir,
       keyRootDir: settings.deployKeyRootDir,
       pinnedKnownHosts: settings.knownHosts,
+      gitTimeoutMs: settings.notebookFetchTimeoutMs,
       containers: dockerMountingContainers(connectDocker({}, { ...context.env })),
       isLockHolderAlive: lockHolderAlive(context.env),
       onEvent: emit,

@@ -27,6 +27,14 @@ const notebookSources = z.string().transform((text, ctx) => {
   return parsed.sources;
 });
 
+/** A step's deadline: every step of a deploy has one, so none may be zero (no limit). */
+const deadline = z
+  .string()
+  .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
+    error: 'must be a duration like 90s, 5m or a number of seconds',
+  })
+  .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0);
+
 const ROOT_OWNER = /^root(:root)?$/;
 
 /**
@@ -89,12 +97,11 @@ export const settingsSchema = z.object({
   codeOwnership: ownership('must be a numeric uid or uid:gid (names differ between the host and the deploy container)', { uidAlone: true }).optional(),
   knownHosts: absolutePath.optional(),
   restart: z.enum(['changed', 'all'], { error: 'must be changed or all' }),
-  verifyTimeoutMs: z
-    .string()
-    .refine((s) => (parseDuration(s, { plainSeconds: true }) ?? 0) > 0, {
-      error: 'must be a duration like 90s, 5m or a number of seconds',
-    })
-    .transform((s) => parseDuration(s, { plainSeconds: true }) ?? 0),
+  verifyTimeoutMs: deadline,
+  composeTimeoutMs: deadline,
+  gitTimeoutMs: deadline,
+  triggerTimeoutMs: deadline,
+  notebookFetchTimeoutMs: deadline,
   notebookFrequency: z.string().optional(),
   notebookSources: notebookSources.optional(),
   notebookTargetDir: absolutePath

@@ -42,6 +42,14 @@ export interface Settings {
   readonly restart: 'changed' | 'all';
   /** AUTODEPLOY_VERIFY_TIMEOUT */
   readonly verifyTimeoutMs: number;
+  /** AUTODEPLOY_COMPOSE_TIMEOUT: the deadline of each compose command of a deploy */
+  readonly composeTimeoutMs: number;
+  /** AUTODEPLOY_GIT_TIMEOUT: the deadline of each git command (fetch, merge, reset) */
+  readonly gitTimeoutMs: number;
+  /** AUTODEPLOY_TRIGGER_TIMEOUT: the deadline of a conditional trigger script */
+  readonly triggerTimeoutMs: number;
+  /** AUTODEPLOY_NOTEBOOK_FETCH_TIMEOUT: the deadline of each git command fetching a notebook source */
+  readonly notebookFetchTimeoutMs: number;
   /** AUTODEPLOY_NOTEBOOK_FREQUENCY as written; empty disables the notebookdeploy job */
   readonly notebookFrequency: string;
   /** AUTODEPLOY_NOTEBOOK_SOURCES, one per line of the value */
@@ -92,6 +100,10 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, SettingVari
   knownHosts: { name: 'AUTODEPLOY_KNOWN_HOSTS' },
   restart: { name: 'AUTODEPLOY_RESTART', fallback: 'changed' },
   verifyTimeoutMs: { name: 'AUTODEPLOY_VERIFY_TIMEOUT', fallback: '5m' },
+  composeTimeoutMs: { name: 'AUTODEPLOY_COMPOSE_TIMEOUT', fallback: '15m' },
+  gitTimeoutMs: { name: 'AUTODEPLOY_GIT_TIMEOUT', fallback: '2m' },
+  triggerTimeoutMs: { name: 'AUTODEPLOY_TRIGGER_TIMEOUT', fallback: '1m' },
+  notebookFetchTimeoutMs: { name: 'AUTODEPLOY_NOTEBOOK_FETCH_TIMEOUT', fallback: '10m' },
   notebookFrequency: { name: 'AUTODEPLOY_NOTEBOOK_FREQUENCY' },
   // Kept untrimmed: a problem is reported at its line, counted from the assignment's first line.
   notebookSources: { name: 'AUTODEPLOY_NOTEBOOK_SOURCES', multiline: true },
@@ -157,6 +169,10 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       platformFrequency: d.platformFrequency ?? '',
       restart: d.restart,
       verifyTimeoutMs: d.verifyTimeoutMs,
+      composeTimeoutMs: d.composeTimeoutMs,
+      gitTimeoutMs: d.gitTimeoutMs,
+      triggerTimeoutMs: d.triggerTimeoutMs,
+      notebookFetchTimeoutMs: d.notebookFetchTimeoutMs,
       ...(d.image === undefined ? {} : { image: d.image }),
       ...(d.deployKeyRootDir === undefined ? {} : { deployKeyRootDir: d.deployKeyRootDir }),
       ...(d.compose === undefined ? {} : { compose: d.compose }),

@@ -15,6 +15,15 @@ export function deployEventText(event: DeployEvent): string {
       return `autodeploy ${event.dryRun ? 'dry run' : 'run'} started at ${event.at}: ${plural(event.checkouts.length, 'checkout')}`;
     case 'interrupted':
       return `warning: a deploy started at ${event.startedAt} did not finish; heads before it: ${describeCommits(event.heads)}`;
+    case 'recovering':
+      return event.action === 'finish'
+        ? `finishing the interrupted deploy (it died while ${event.step}): bringing the platform up from its checkouts (${describeCommits(event.targets)}) and verifying it, else rolling back`
+        : `undoing the interrupted deploy (it died while ${event.step}): moving its checkouts back (${describeCommits(event.heads)}) and bringing the platform up as it was`;
+    case 'recovered':
+      if (event.action === 'finished') return `interrupted deploy finished: ${event.checkouts.map((c) => `${c.path} ${short(c.from)}..${short(c.to)}`).join(', ') || 'the platform runs what its checkouts say'}`;
+      return event.ok ? 'interrupted deploy rolled back: the platform runs the previous commits again' : 'interrupted deploy rolled back, but not cleanly: see above';
+    case 'unjudged':
+      return `not a success: ${plural(event.checkouts.length, 'checkout')} could not be judged: ${event.checkouts.map((c) => `${c.path} (${c.verdict}: ${c.reason})`).join('; ')}`;
     case 'checkout-judged':
       return `checkout ${event.path}: ${event.verdict}: ${event.reason}${describeKey(event.key)}`;
     case 'trigger-answered':

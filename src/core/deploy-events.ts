@@ -8,10 +8,11 @@
 
 import type { DeployKeyChoice, Verdict } from './checkout.js';
 import type { Decision } from './decide.js';
-import type { CommitSet } from './deploy-record.js';
+import type { CommitSet, DeployStep } from './deploy-record.js';
 import type { ServiceCheck, VerifyOutcome } from './service-check.js';
 
-export type DeployOutcome = 'nothing' | 'pulled' | 'held' | 'locked' | 'dry-run' | 'deployed' | 'aborted' | 'rolled-back' | 'failed';
+/** `recovered`: a deploy that had died midway was finished by this run. */
+export type DeployOutcome = 'nothing' | 'pulled' | 'held' | 'locked' | 'dry-run' | 'deployed' | 'recovered' | 'aborted' | 'rolled-back' | 'failed';
 
 export interface DeployedCommit {
   readonly commit: string;
@@ -30,6 +31,16 @@ export type DeployEvent =
   | { readonly type: 'started'; readonly dryRun: boolean; readonly at: string; readonly checkouts: readonly string[] }
   /** an earlier deploy's intent is still recorded: it died midway */
   | { readonly type: 'interrupted'; readonly startedAt: string; readonly heads: CommitSet }
+  /** this run, holding the lock, finishes or undoes that deploy before anything else */
+  | {
+    readonly type: 'recovering';
+    readonly action: 'finish' | 'undo';
+    readonly step: DeployStep;
+    readonly heads: CommitSet;
+    readonly targets: CommitSet;
+  }
+  /** the interrupted deploy is finished (its commits run, verified) or undone (rolled back) */
+  | { readonly type: 'recovered'; readonly action: 'finished' | 'rolled-back'; readonly ok: boolean; readonly checkouts: readonly CheckoutStep[] }
   | {
     readonly type: 'checkout-judged';
     readonly path: string;
@@ -54,6 +65,8 @@ export type DeployEvent =
     /** the checkouts only fast-forwarded, their triggers having said no */
     readonly pullOnly: readonly string[];
   }
+  /** checkouts that could not be judged (unreachable, key refused, not a checkout): the run is not a success */
+  | { readonly type: 'unjudged'; readonly checkouts: readonly { readonly path: string; readonly verdict: Verdict; readonly reason: string }[] }
   | { readonly type: 'locked'; readonly holder: { readonly host: string; readonly pid: number; readonly startedAt: string } }
   | { readonly type: 'compose-command'; readonly argv: readonly string[]; readonly source: string }
   /** AUTODEPLOY_RESTART=all: everything stops before the pull */

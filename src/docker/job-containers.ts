@@ -12,11 +12,16 @@ import { shortId } from '../core/short-id.js';
 export interface DockerConnection {
   /** unix socket path; defaults to DOCKER_HOST's `unix://` path or /var/run/docker.sock */
   readonly socketPath?: string;
+  /**
+   * Fail a request the engine has not answered within this long. Only for connections that
+   * ask questions: a followed log or a wait on a container legitimately lasts for hours.
+   */
+  readonly timeoutMs?: number;
 }
 
 export function connectDocker(options: DockerConnection = {}, env: NodeJS.ProcessEnv = process.env): Docker {
   const fromEnv = env['DOCKER_HOST']?.startsWith('unix://') ? env['DOCKER_HOST'].slice('unix://'.length) : undefined;
-  return new Docker({ socketPath: options.socketPath ?? fromEnv ?? '/var/run/docker.sock' });
+  return new Docker({ socketPath: options.socketPath ?? fromEnv ?? '/var/run/docker.sock', ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) });
 }
 
 export function dockerJobContainers(docker: Docker): JobContainers {

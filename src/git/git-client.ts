@@ -11,13 +11,13 @@ import { GitError } from './git-error.js';
 import { redactCredentials } from '../core/remote-url.js';
 import { runProcess } from '../process/run.js';
 
-/** How long a git command may stay silent before it is stopped. */
+/** How long a git command may run, or stay silent, before it is stopped. */
 export const DEFAULT_GIT_TIMEOUT_MS = 120_000;
 
 export interface GitClientOptions {
   /** GIT_SSH_COMMAND, for the commands that reach an ssh remote */
   readonly sshCommand?: string | undefined;
-  /** stop a command after this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
+  /** stop a command after this long, or this long without output; DEFAULT_GIT_TIMEOUT_MS when absent */
   readonly timeoutMs?: number | undefined;
 }
 
@@ -138,7 +138,9 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
 
   function instance(args: readonly string[]): SimpleGit {
     try {
-      return simpleGit(simpleGitOptions).env(sealedEnv(options.sshCommand));
+      // The timeout above stops a command that says nothing for that long; this one stops any
+      // command at that long, so that a remote trickling out bytes cannot hold a deploy either.
+      return simpleGit({ ...simpleGitOptions, abort: AbortSignal.timeout(timeoutMs) }).env(sealedEnv(options.sshCommand));
     } catch (cause) {
       throw toGitError(cause, args);
     }
@@ -148,7 +150,7 @@ export function gitClient(path: string, options: GitClientOptions = {}): GitClie
     if (cause instanceof ExitStatus) {
       return new GitError({ args, repoPath: path, exitCode: cause.exitCode, stderr: cause.stderrText, timedOutAfterMs: undefined }, { cause });
     }
-    if (cause instanceof GitPluginError && cause.plugin === 'timeout') {
+    if (cause instanceof GitPluginError && (cause.plugin === 'timeout' || cause.plugin === 'abort')) {
       return new GitError({ args, repoPath: path, exitCode: undefined, stderr: '', timedOutAfterMs: timeoutMs }, { cause });
     }
     const message = cause instanceof Error ? cause.message : String(cause);

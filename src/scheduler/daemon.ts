@@ -15,6 +15,7 @@ import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
 import { writeHeartbeat } from '../state/heartbeat.js';
+import { DeployState } from '../state/deploy-state.js';
 import { watchDirectoryContent, watchFileContent, type FileWatch } from '../config/watch-file.js';
 
 export interface DaemonOptions {
@@ -141,6 +142,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
 
     await this.reattach();
+    await this.endUnfinishedDeploy(settings?.stateDir);
     // docker-crontab's `onstart`: once when the scheduler starts, not on every reload.
     for (const job of this.jobs) if (job.onstart && job.enabled) void this.launch(job, 'onstart');
 
@@ -255,6 +257,21 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       });
       this.track(container.job, report);
     }
+  }
+
+  /**
+   * A deploy that died midway (its container killed, the host rebooted) left its intent in the
+   * state volume: the autodeploy job, run now rather than at its next slot, finishes or undoes
+   * it. Only the intent is read here; what to do about it is the job's own business.
+   */
+  private async endUnfinishedDeploy(stateDir: string | undefined): Promise<void> {
+    const job = this.jobs.find((j) => j.kind === 'autodeploy');
+    // A deploy still going (re-attached above) is its own to finish.
+    if (job === undefined || stateDir === undefined || this.inFlight.has(job.name)) return;
+    const intent = await new DeployState(stateDir).inProgress();
+    if (intent === undefined) return;
+    this.log.warn({ job: job.name, startedAt: intent.startedAt, step: intent.step ?? 'pulling' }, `a deploy started at ${intent.startedAt} did not finish: running ${job.name} now to finish or undo it`);
+    void this.launch(job);
   }
 
   private due(jobName: string): void {

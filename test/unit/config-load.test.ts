@@ -55,6 +55,10 @@ const DEPLOY_DEFAULTS = {
   platformFrequency: '',
   restart: 'changed',
   verifyTimeoutMs: 300_000,
+  composeTimeoutMs: 900_000,
+  gitTimeoutMs: 120_000,
+  triggerTimeoutMs: 60_000,
+  notebookFetchTimeoutMs: 600_000,
   notebookFrequency: '',
   notebookSources: [],
   notebookOwner: { uid: 0, gid: 0 },
@@ -123,6 +127,10 @@ describe('loadConfig: precedence', () => {
           '"',
           'AUTODEPLOY_NOTEBOOK_TARGET_DIR=/data/notebooks/',
           'AUTODEPLOY_NOTEBOOK_OWNER=1000:100',
+          'AUTODEPLOY_COMPOSE_TIMEOUT=20m',
+          'AUTODEPLOY_GIT_TIMEOUT=45',
+          'AUTODEPLOY_TRIGGER_TIMEOUT=30s',
+          'AUTODEPLOY_NOTEBOOK_FETCH_TIMEOUT=1h',
         ].join('\n'),
       ),
     );
@@ -145,6 +153,10 @@ describe('loadConfig: precedence', () => {
       knownHosts: '/etc/autodeploy/known_hosts',
       restart: 'all',
       verifyTimeoutMs: 90_000,
+      composeTimeoutMs: 1_200_000,
+      gitTimeoutMs: 45_000,
+      triggerTimeoutMs: 30_000,
+      notebookFetchTimeoutMs: 3_600_000,
       notebookFrequency: '@every 30m',
       notebookSources: [
         { url: 'https://example.org/tutorials.git', ref: 'v1', subdir: 'docs/notebooks', glob: '*.ipynb', dest: 'intro', line: 22 },
@@ -330,6 +342,10 @@ describe('loadConfig: problems', () => {
     ['AUTODEPLOY_CODE_OWNERSHIP=4294967295', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="4294967295" has uid 4294967295, over 4294967294, the largest id chown can give'],
     ['AUTODEPLOY_CODE_OWNERSHIP=1000:99999999999', 'env.local:1: AUTODEPLOY_CODE_OWNERSHIP="1000:99999999999" has gid 99999999999, over 4294967294, the largest id chown can give'],
     ['AUTODEPLOY_JOB_TIMEOUT=0s', 'env.local:1: AUTODEPLOY_JOB_TIMEOUT="0s" must be a duration like 90s, 30m, 2h or a number of seconds'],
+    ['AUTODEPLOY_COMPOSE_TIMEOUT=0', 'env.local:1: AUTODEPLOY_COMPOSE_TIMEOUT="0" must be a duration like 90s, 5m or a number of seconds'],
+    ['AUTODEPLOY_GIT_TIMEOUT=forever', 'env.local:1: AUTODEPLOY_GIT_TIMEOUT="forever" must be a duration like 90s, 5m or a number of seconds'],
+    ['AUTODEPLOY_TRIGGER_TIMEOUT=1d', 'env.local:1: AUTODEPLOY_TRIGGER_TIMEOUT="1d" must be a duration like 90s, 5m or a number of seconds'],
+    ['AUTODEPLOY_NOTEBOOK_FETCH_TIMEOUT=-5', 'env.local:1: AUTODEPLOY_NOTEBOOK_FETCH_TIMEOUT="-5" must be a duration like 90s, 5m or a number of seconds'],
   ])('refuses %s', (line, message) => {
     expect(refused(load('', line))).toEqual([message]);
   });
@@ -464,6 +480,10 @@ describe('the shipped config/default.env and env.local.example', () => {
       platformFrequency: '*/30 * * * *',
       restart: 'all',
       verifyTimeoutMs: 600_000,
+      composeTimeoutMs: 1_800_000,
+      gitTimeoutMs: 300_000,
+      triggerTimeoutMs: 120_000,
+      notebookFetchTimeoutMs: 1_200_000,
       notebookFrequency: '@daily',
       notebookSources: [
         {

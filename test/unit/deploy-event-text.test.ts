@@ -20,6 +20,26 @@ const sentences: { [T in DeployEventType]: ReadonlyArray<readonly [Extract<Deplo
       'warning: a deploy started at 2026-11-21T05:07:00.000Z did not finish; heads before it: /srv/platform@1a2b3c4d5e6f, /srv/config@9f8e7d6c5b4a',
     ],
   ],
+  recovering: [
+    [
+      { type: 'recovering', action: 'finish', step: 'starting', heads: { '/srv/platform': A }, targets: { '/srv/platform': B } },
+      'finishing the interrupted deploy (it died while starting): bringing the platform up from its checkouts (/srv/platform@9f8e7d6c5b4a) and verifying it, else rolling back',
+    ],
+    [
+      { type: 'recovering', action: 'undo', step: 'rolling-back', heads: { '/srv/platform': A }, targets: { '/srv/platform': B } },
+      'undoing the interrupted deploy (it died while rolling-back): moving its checkouts back (/srv/platform@1a2b3c4d5e6f) and bringing the platform up as it was',
+    ],
+  ],
+  recovered: [
+    [{ type: 'recovered', action: 'finished', ok: true, checkouts: [{ path: '/srv/platform', from: A, to: B }] }, 'interrupted deploy finished: /srv/platform 1a2b3c4d5e6f..9f8e7d6c5b4a'],
+    [{ type: 'recovered', action: 'rolled-back', ok: true, checkouts: [] }, 'interrupted deploy rolled back: the platform runs the previous commits again'],
+  ],
+  unjudged: [
+    [
+      { type: 'unjudged', checkouts: [{ path: '/srv/config', verdict: 'error', reason: 'the server did not answer within 120s' }] },
+      'not a success: 1 checkout could not be judged: /srv/config (error: the server did not answer within 120s)',
+    ],
+  ],
   'checkout-judged': [
     [
       {
