@@ -49,6 +49,8 @@ export interface RunDeps {
 
 export interface RunOptions {
   readonly origin: RunOrigin;
+  /** who started it within its origin (an API token's name, a webhook's git host) */
+  readonly by?: string | undefined;
   /** Seconds between SIGTERM and SIGKILL when a run times out. */
   readonly stopGraceSeconds?: number | undefined;
   /** Each output line, as it arrives (for `autodeploy run` to print). */
