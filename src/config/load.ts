@@ -295,6 +295,8 @@ export function loadConfig(input: LoadInput): LoadResult {
     ...Object.entries(resolved),
     ...assignments.map((a) => [a.key, a.value] as const),
     ...jobs.flatMap((job) => Object.entries(jobEnv(job))),
+    // A webhook URL is its own credential, whatever the variable's name.
+    ...settings.notifyTargets.map((target) => ['NOTIFY_URL_SECRET', target.url] as const),
   ]);
   return {
     ok: true,

@@ -1,4 +1,5 @@
 import type { NotebookSource } from '../core/notebook-source.js';
+import type { NotifyTarget } from '../core/notify-target.js';
 import type { ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
@@ -49,6 +50,16 @@ export interface Settings {
   readonly notebookTargetDir?: string;
   /** AUTODEPLOY_NOTEBOOK_OWNER as numeric uid:gid (root is 0:0) */
   readonly notebookOwner: string;
+  /** AUTODEPLOY_HTTP_PORT: the webhooks and API; undefined: no HTTP server at all */
+  readonly httpPort?: number;
+  /** AUTODEPLOY_HTTP_HOST: the address the server listens on */
+  readonly httpHost: string;
+  /** AUTODEPLOY_WEBHOOK_SECRET: what git hosts sign pushes with; undefined: every webhook is refused */
+  readonly webhookSecret?: string;
+  /** AUTODEPLOY_API_TOKENS_FILE: bearer tokens of the API; undefined: the API refuses every call */
+  readonly apiTokensFile?: string;
+  /** AUTODEPLOY_NOTIFY_URLS: where deploy and job outcomes are sent */
+  readonly notifyTargets: readonly NotifyTarget[];
 }
 
 /** Where the published notebooks go when AUTODEPLOY_NOTEBOOK_TARGET_DIR is not set: birdhouse-deploy's place for them. */
@@ -56,7 +67,7 @@ export const JUPYTERHUB_USER_DATA_DIR = 'JUPYTERHUB_USER_DATA_DIR';
 export const TUTORIAL_NOTEBOOKS = 'tutorial-notebooks';
 
 /** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
-export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string; readonly multiline?: true }>> = {
+export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly name: string; readonly fallback?: string; readonly multiline?: true; readonly secret?: true }>> = {
   composeDir: { name: 'COMPOSE_DIR' },
   logDir: { name: 'AUTODEPLOY_LOG_DIR', fallback: '/var/log/PAVICS' },
   logFormat: { name: 'AUTODEPLOY_LOG_FORMAT', fallback: 'text' },
@@ -80,6 +91,12 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, { readonly 
   notebookSources: { name: 'AUTODEPLOY_NOTEBOOK_SOURCES', multiline: true },
   notebookTargetDir: { name: 'AUTODEPLOY_NOTEBOOK_TARGET_DIR' },
   notebookOwner: { name: 'AUTODEPLOY_NOTEBOOK_OWNER', fallback: 'root:root' },
+  httpPort: { name: 'AUTODEPLOY_HTTP_PORT' },
+  httpHost: { name: 'AUTODEPLOY_HTTP_HOST', fallback: '0.0.0.0' },
+  // A problem with these never quotes the value: it is a secret.
+  webhookSecret: { name: 'AUTODEPLOY_WEBHOOK_SECRET', secret: true },
+  apiTokensFile: { name: 'AUTODEPLOY_API_TOKENS_FILE' },
+  notifyUrls: { name: 'AUTODEPLOY_NOTIFY_URLS', secret: true },
 };
 
 /**
@@ -133,6 +150,11 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       notebookSources: (d.notebookSources ?? []).map(({ offset, ...source }) => ({ ...source, line: lineOf(entries.get(SETTING_VARIABLES.notebookSources.name), offset) })),
       ...(d.notebookTargetDir === undefined ? {} : { notebookTargetDir: d.notebookTargetDir }),
       notebookOwner: d.notebookOwner,
+      ...(d.httpPort === undefined ? {} : { httpPort: d.httpPort }),
+      httpHost: d.httpHost,
+      ...(d.webhookSecret === undefined ? {} : { webhookSecret: d.webhookSecret }),
+      ...(d.apiTokensFile === undefined ? {} : { apiTokensFile: d.apiTokensFile }),
+      notifyTargets: d.notifyUrls ?? [],
     };
     return { settings, issues: [] };
   }
@@ -159,12 +181,12 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
         message: `${variable.name}: the line "${text}" ${issue.message}`,
       };
     }
-    const shown = raw[field] ?? '';
+    const shown = variable.secret ? '' : `="${raw[field] ?? ''}"`;
     return {
       file: entry?.source.file ?? fallbackFile,
       line: entry?.source.line,
       key: variable.name,
-      message: `${variable.name}="${shown}" ${issue.message}`,
+      message: `${variable.name}${shown} ${issue.message}`,
     };
   });
   return { settings: undefined, issues };
