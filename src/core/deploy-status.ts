@@ -156,6 +156,13 @@ export class DeployStatusTracker {
     }
   }
 
+  /** Takes what a previous scheduler knew, under anything this one has seen since it started. */
+  restore(saved: DeployStatusSnapshot): void {
+    const seen = new Set(this.current.history.map((e) => e.run));
+    const history = [...this.current.history, ...saved.history.filter((e) => !seen.has(e.run))].slice(0, DEPLOY_HISTORY_KEEP);
+    this.current = this.current.checkedAt === undefined ? { ...saved, history } : { ...this.current, history };
+  }
+
   /** A run that ended without its `finished` line leaves nothing pending behind. */
   forget(run: string): void {
     this.pending.delete(run);

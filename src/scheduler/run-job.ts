@@ -155,7 +155,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   const pump = (async () => {
     for await (const line of deps.containers.output(f.id, { skipLines: f.skipLines, signal: options.signal })) {
       logOutputLine(log, line.stream, line.text);
-      options.onOutput?.(line);
+      options.onOutput?.(line, f.run);
     }
   })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
 

@@ -53,8 +53,8 @@ export interface RunOptions {
   readonly by?: string | undefined;
   /** Seconds between SIGTERM and SIGKILL when a run times out. */
   readonly stopGraceSeconds?: number | undefined;
-  /** Each output line, as it arrives (for `autodeploy run` to print). */
-  readonly onOutput?: (line: OutputLine) => void;
+  /** Each output line, as it arrives (for `autodeploy run` to print, for the daemon to read events from), with its run's id. */
+  readonly onOutput?: ((line: OutputLine, run: string) => void) | undefined;
   /** Aborting stops following the run (the container keeps going; a later scheduler re-attaches). */
   readonly signal?: AbortSignal | undefined;
 }
