@@ -22,6 +22,8 @@ export interface DaemonServicesOptions {
   readonly now?: () => Date;
   /** overrides the configured address (tests listen on 127.0.0.1, port 0) */
   readonly http?: { readonly host: string; readonly port: number };
+  /** retries of notifications (tests shorten the backoff) */
+  readonly notify?: { readonly attempts?: number; readonly backoffMs?: number; readonly timeoutMs?: number };
 }
 
 export class DaemonServices {
@@ -71,7 +73,7 @@ export class DaemonServices {
       this.statusFile = new DeployStatusFile(settings.stateDir);
       this.tracker.restore(await this.statusFile.read());
     }
-    this.notifier = new Notifier({ targets: () => daemon.config?.settings.notifyTargets ?? [], mask: () => this.mask(), log: log.child({ notify: true }) });
+    this.notifier = new Notifier({ ...this.options.notify, targets: () => daemon.config?.settings.notifyTargets ?? [], mask: () => this.mask(), log: log.child({ notify: true }) });
     daemon.on('run', (report) => this.onRun(report));
     daemon.on('reload-failed', (issues) => this.onRefused(issues));
     daemon.on('reload', () => void this.followTokenFile(log));

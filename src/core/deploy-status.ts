@@ -140,7 +140,7 @@ export class DeployStatusTracker {
         const entry: DeployHistoryEntry = {
           run,
           outcome: text(f['outcome']) ?? 'failed',
-          message: event.msg,
+          message: text(f['message']) ?? event.msg,
           endedAt: text(f['endedAt']) ?? at.toISOString(),
           durationMs: count(f['durationMs']),
           exitCode: count(f['exitCode']),

@@ -404,8 +404,8 @@ describe('the shipped config/default.env and env.local.example', () => {
       const line = exampleLines[(j.source.line ?? 0) - 1] ?? '';
       expect(line, j.name).toContain(j.name === 'clean_logs' ? '#- name: clean_logs' : 'AUTODEPLOY_JOB_DB_BACKUP_');
     }
-    // The tokens file's path is masked too: its variable's name says TOKEN.
-    expect(c.secrets).toEqual(['https://hooks.slack.com/services/T000/B000/XXXX', 'replace-with-a-long-random-secret', '/path/to/autodeploy-api-tokens', 'change-me']);
+    // The tokens file's path is not a secret, whatever its variable's name says: logs name it.
+    expect(c.secrets).toEqual(['https://hooks.slack.com/services/T000/B000/XXXX', 'replace-with-a-long-random-secret', 'change-me']);
   });
 });
 
