@@ -3,21 +3,23 @@
 // accepts (https://, ssh://, the scp form host:path, with or without `.git` or a user).
 
 /**
- * `host/path` in lower case, without user, port, `.git` or trailing slash; undefined for a local
- * path or a form git would not read as a remote repository.
+ * `host/path` in lower case, without user, port, `.git` or trailing slash (`file:<path>` for a
+ * repository on this host, case kept); undefined for a form git would not read as a repository.
  * https://github.com/Org/Repo.git, ssh://git@github.com:22/org/repo and git@github.com:org/repo
  * are all `github.com/org/repo`.
  */
 export function repositoryKey(url: string): string | undefined {
   const text = url.trim();
   if (text === '') return undefined;
+  // A repository on this host (a mirror, a test's bare upstream): its path is its name.
+  if (text.startsWith('/')) return localKey(text);
   let host: string;
   let path: string;
   const withScheme = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
   if (withScheme !== null) {
     const scheme = (withScheme[1] ?? '').toLowerCase();
-    if (scheme === 'file') return undefined;
     const rest = withScheme[2] ?? '';
+    if (scheme === 'file') return rest.startsWith('/') ? localKey(rest) : undefined;
     const slash = rest.indexOf('/');
     if (slash < 0) return undefined;
     host = rest.slice(0, slash);
@@ -34,6 +36,11 @@ export function repositoryKey(url: string): string | undefined {
   path = path.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
   if (host === '' || path === '') return undefined;
   return `${host}/${path}`;
+}
+
+function localKey(path: string): string | undefined {
+  const trimmed = path.replace(/\/+$/, '').replace(/\.git$/, '').replace(/\/+$/, '');
+  return trimmed === '' ? undefined : `file:${trimmed}`;
 }
 
 /** The branch a ref names (`refs/heads/main` is `main`); undefined for a tag or another ref. */
