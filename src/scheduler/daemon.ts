@@ -1,3 +1,9 @@
+// The scheduler's lifecycle in one place: loading and following the configuration, arming
+// timers, launching and re-attaching runs, and the heartbeat all share one state (the job table
+// in force, the runs in flight, the one abort signal), and each step's order matters against the
+// others (watch before the first load, re-attach before onstart runs). Split, that state would
+// be passed around instead of held; so this file is over 300 lines and stays one thing.
+
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
