@@ -37,6 +37,7 @@ export class DaemonServices {
   private masker: { secrets: readonly string[]; mask: Masker } = { secrets: [], mask: createMasker([]) };
   /** deploy runs whose end was notified from their events, so that the run's exit is not told twice */
   private readonly toldDeploys = new Set<string>();
+  private lastHeld: string | undefined;
 
   constructor(private readonly options: DaemonServicesOptions = {}) {}
 
@@ -49,7 +50,11 @@ export class DaemonServices {
     if (change === undefined) return;
     void this.statusFile?.save(this.tracker.snapshot());
     if (change.kind === 'finished') {
-      const notification = deployNotification(change.entry, this.platform());
+      // A held deploy is held again by every run until a newer commit arrives: told once.
+      const held = change.entry.outcome === 'held' ? change.entry.message : undefined;
+      const repeated = held !== undefined && held === this.lastHeld;
+      this.lastHeld = held;
+      const notification = repeated ? undefined : deployNotification(change.entry, this.platform());
       if (notification !== undefined) {
         this.toldDeploys.add(run.run);
         this.notifier?.send(notification);

@@ -122,7 +122,10 @@ export class DeployStatusTracker {
       case 'deploy.decision': {
         const decision: DecisionStatus = { action: text(f['action']) ?? 'nothing', reason: text(f['reason']) ?? '', deploy: texts(f['deploy']), pullOnly: texts(f['pullOnly']) };
         pending.decision = decision;
-        this.current = { ...this.current, checkedAt: at.toISOString(), run, checkouts: pending.checkouts, decision };
+        // A run re-attached after a restart resumes its output past the lines already logged:
+        // without its verdicts, the last ones known stay.
+        const checkouts = pending.checkouts.length > 0 ? pending.checkouts : this.current.checkouts;
+        this.current = { ...this.current, checkedAt: at.toISOString(), run, checkouts, decision };
         return { kind: 'checked', decision };
       }
       case 'deploy.pulled': {
