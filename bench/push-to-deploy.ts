@@ -38,7 +38,12 @@ function runStartedAfter(since: number, timeoutMs: number): Promise<number> {
 }
 
 async function deployed(platform: GitPlatform, commit: string, timeoutMs: number): Promise<void> {
-  await pollUntil(`the checkout to reach ${commit.slice(0, 8)}`, async () => ((await platform.head()) === commit ? true : undefined), timeoutMs, 100);
+  try {
+    await pollUntil(`the checkout to reach ${commit.slice(0, 8)}`, async () => ((await platform.head()) === commit ? true : undefined), timeoutMs, 100);
+  } catch (error) {
+    const tail = (await platform.readLog('autodeploy')).trim().split('\n').slice(-6).join('\n');
+    throw new Error(`${(error as Error).message}; the end of autodeploy.log:\n${tail}`, { cause: error });
+  }
   // The next sample starts once this run's container is gone.
   await pollUntil('the autodeploy run to end', async () => ((await inspectRun()) === undefined ? true : undefined), timeoutMs, 100);
 }
