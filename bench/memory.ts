@@ -2,6 +2,7 @@
 // against an idle node process; and the wall time of `autodeploy jobs` over them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABEL_JOB } from '../src/core/job.js';
@@ -53,6 +54,19 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** A port free on 127.0.0.1 now, for the daemon's HTTP server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Memory of a running child after it has been left alone for SETTLE_MS. */
 async function settledMemory(child: ChildProcess): Promise<MemoryStatus> {
   await settle(SETTLE_MS);
@@ -77,6 +91,7 @@ async function measureDaemon(
   jobs: number,
   children: ChildProcess[],
   signal: AbortSignal,
+  httpPort?: number,
 ): Promise<DaemonMeasure> {
   signal.throwIfAborted();
   const spawnedAt = Date.now();
@@ -108,6 +123,13 @@ async function measureDaemon(
     const bootMs = Date.now() - spawnedAt;
     if (!heartbeat.configValid) throw new Error(`the daemon found the bench's env.local invalid: ${heartbeat.configProblems.join('; ')}`);
     if (heartbeat.jobs !== jobs) throw new Error(`the daemon armed ${heartbeat.jobs} timers, not ${jobs}; its last output:\n${output()}`);
+    if (httpPort !== undefined) {
+      // The server answers (its code is loaded and a request went through) before memory is read.
+      await pollUntil('the daemon\'s HTTP server', async () => {
+        const answer = await fetch(`http://127.0.0.1:${httpPort}/api/v1/status`).catch(() => undefined);
+        return answer?.status === 401 ? true : undefined;
+      }, BOOT_TIMEOUT_MS);
+    }
     const memory = await Promise.race([died, settledMemory(daemon)]);
     return { memory, bootMs };
   } finally {
@@ -151,6 +173,14 @@ export const memorySection: Section = {
       if (foreign > 0) notes.push(`warning: ${foreign} job container(s) of others were on the engine; the daemons re-attached to them.`);
       const none = await measureDaemon(cli, empty.envFile, empty.stateDir, 0, children, context.signal);
       const hundred = await measureDaemon(cli, loaded.envFile, loaded.stateDir, JOBS, children, context.signal);
+      const port = await freePort();
+      const served = await writeEnvLocal(join(scratch.dir, 'http'), [
+        ...hundredJobs(new Date(), testImage, join(scratch.dir, 'data')),
+        `export AUTODEPLOY_HTTP_PORT="${port}"`,
+        'export AUTODEPLOY_HTTP_HOST="127.0.0.1"',
+        'export AUTODEPLOY_WEBHOOK_SECRET="bench-webhook-secret-0123456789"',
+      ]);
+      const withHttp = await measureDaemon(cli, served.envFile, served.stateDir, JOBS, children, context.signal, port);
 
       context.signal.throwIfAborted();
       const listing = await runCommand(process.execPath, [cli, 'jobs', '--env-file', loaded.envFile], { env: childEnv() });
@@ -161,11 +191,13 @@ export const memorySection: Section = {
       if (version.code !== 0) throw new CommandFailed(['autodeploy', '--version'], version);
 
       return {
-        rows: rows({ hundred, none, idle: idleMemory, jobsMs: listing.exitedAt - listing.spawnedAt, versionMs: version.exitedAt - version.spawnedAt }),
+        rows: rows({ hundred, withHttp, none, idle: idleMemory, jobsMs: listing.exitedAt - listing.spawnedAt, versionMs: version.exitedAt - version.spawnedAt }),
         notes: [
           ...notes,
           `daemon: bin/autodeploy-daemon --env-file <tmp env.local> (the image's command, with its Node flags), with ${JOBS} extra jobs (cron not due, @every 1h) and with none;`,
           `  built-in jobs off; /proc/<pid>/status read ${SETTLE_MS / 1000} s after the heartbeat file appeared.`,
+          '  "HTTP server on": the same 100 jobs with AUTODEPLOY_HTTP_PORT set (127.0.0.1), read after one API request was answered;',
+          '  without the port the server\'s code is never loaded.',
           "  reference: node -e 'setInterval(()=>{},1000)', read the same way.",
           `"jobs" is \`autodeploy jobs --env-file <same env.local>\` (${JOBS} jobs, three next runs each), run once.`,
         ],
@@ -178,6 +210,7 @@ export const memorySection: Section = {
 
 interface Measured {
   readonly hundred: DaemonMeasure;
+  readonly withHttp: DaemonMeasure;
   readonly none: DaemonMeasure;
   readonly idle: MemoryStatus;
   readonly jobsMs: number;
@@ -193,6 +226,13 @@ function rows(m: Measured): ResultRow[] {
       baseline: `${mb(m.idle.rssKb)} idle node`,
       target: `< ${mb(TARGET_KB)}`,
       verdict: rss < TARGET_KB ? 'PASS' : 'MISS',
+    },
+    {
+      metric: `daemon VmRSS, ${JOBS} jobs, HTTP server on`,
+      measured: mb(m.withHttp.memory.rssKb),
+      baseline: `${mb(rss)} server off`,
+      target: `< ${mb(TARGET_KB)}`,
+      verdict: m.withHttp.memory.rssKb < TARGET_KB ? 'PASS' : 'MISS',
     },
     { metric: 'daemon VmRSS, no jobs', measured: mb(m.none.memory.rssKb), baseline: '', target: '', verdict: 'info' },
     { metric: `daemon VmHWM (peak), ${JOBS} jobs`, measured: mb(m.hundred.memory.hwmKb), baseline: `${mb(m.idle.hwmKb)} idle node`, target: '', verdict: 'info' },

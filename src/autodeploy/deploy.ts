@@ -157,6 +157,8 @@ export async function runDeploy(input: DeployInput): Promise<DeployReport> {
       ahead: v.ahead,
       behind: v.behind,
       key: v.key,
+      remoteUrl: v.remoteUrl,
+      remoteBranch: v.upstreamBranch,
     });
     const trigger = check.triggers.get(v.path);
     if (trigger?.present) emit({ type: 'trigger-answered', path: v.path, trigger: trigger.trigger, exitCode: trigger.exitCode });

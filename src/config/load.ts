@@ -340,12 +340,15 @@ export function loadConfig(input: LoadInput): LoadResult {
   // A refused definition built no job; a name both here and refused was defined twice, and its first definition runs.
   const jobs = [...builtinJobs, ...jobsResult.jobs];
 
+  // AUTODEPLOY_API_TOKENS_FILE says TOKEN, but holds the path to the tokens, which the log must name.
   const secrets = collectSecrets([
     ...Object.entries(processEnv),
     ...Object.entries(resolved),
     ...assignments.map((a) => [a.key, a.value] as const),
     ...jobs.flatMap((job) => Object.entries(jobEnv(job))),
-  ]);
+    // A webhook URL is its own credential, whatever the variable's name.
+    ...settings.notifyTargets.map((target) => ['NOTIFY_URL_SECRET', target.url] as const),
+  ]).filter((secret) => secret !== settings.apiTokensFile);
   return {
     ok: true,
     config: {

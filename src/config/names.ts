@@ -30,6 +30,8 @@ export const TOLERATED_NAMES: readonly string[] = [
   'AUTODEPLOY_ENV_FILE',
   'AUTODEPLOY_DEFAULTS_FILE',
   'AUTODEPLOY_INSTANCE',
+  // Where the component is, for the proxy's compose file: read by compose, not by the scheduler.
+  'AUTODEPLOY_COMPONENT_DIR',
   // Set by the scheduler in every job's container.
   'AUTODEPLOY_JOB',
   'AUTODEPLOY_RUN',

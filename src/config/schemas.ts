@@ -4,6 +4,7 @@ import { parseNotebookSources } from '../core/notebook-source.js';
 import { parseDuration } from '../core/duration.js';
 import { splitWords } from '../core/shell-words.js';
 import { readOwnership, type Ownership, type OwnershipForms } from '../core/ownership.js';
+import { parseNotifyTargets } from '../core/notify-target.js';
 
 /** Whether Intl knows the zone (an IANA name such as `Europe/Paris` or `UTC`). */
 export function isTimeZone(zone: string): boolean {
@@ -111,6 +112,24 @@ export const settingsSchema = z.object({
     .refine((p) => !posix.basename(p).startsWith('.'), { error: 'must not name a hidden directory (a name starting with ".")' })
     .optional(),
   notebookOwner: ownership('must be numeric uid:gid (e.g. 1000:1000), or root (names differ between the host and the job container)', { root: true }),
+  httpPort: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a port number from 1 to 65535, or empty for no HTTP server' })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 65535, { error: 'must be a port number from 1 to 65535, or empty for no HTTP server' })
+    .optional(),
+  httpHost: z.string().regex(/^[^\s/]+$/, { error: 'must be an address to listen on, such as 0.0.0.0 or 127.0.0.1' }),
+  // HMAC keys shorter than this are guessable offline from one signed delivery.
+  webhookSecret: z.string().min(16, { error: 'must be at least 16 characters (use e.g. openssl rand -hex 32)' }).optional(),
+  apiTokensFile: absolutePath.optional(),
+  notifyUrls: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = parseNotifyTargets(text);
+      for (const problem of parsed.problems) ctx.addIssue({ code: 'custom', message: problem, input: '' });
+      return parsed.targets;
+    })
+    .optional(),
 });
 
 export type SettingsInput = z.input<typeof settingsSchema>;

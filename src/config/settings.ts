@@ -1,5 +1,6 @@
 import type { NotebookSource } from '../core/notebook-source.js';
 import type { Ownership } from '../core/ownership.js';
+import type { NotifyTarget } from '../core/notify-target.js';
 import type { ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
 import { settingsSchema, type SettingsInput } from './schemas.js';
@@ -58,6 +59,16 @@ export interface Settings {
   readonly notebookTargetDir?: string;
   /** AUTODEPLOY_NOTEBOOK_OWNER: numeric uid:gid (root is 0:0) */
   readonly notebookOwner: Ownership;
+  /** AUTODEPLOY_HTTP_PORT: the webhooks and API; undefined: no HTTP server at all */
+  readonly httpPort?: number;
+  /** AUTODEPLOY_HTTP_HOST: the address the server listens on */
+  readonly httpHost: string;
+  /** AUTODEPLOY_WEBHOOK_SECRET: what git hosts sign pushes with; undefined: every webhook is refused */
+  readonly webhookSecret?: string;
+  /** AUTODEPLOY_API_TOKENS_FILE: bearer tokens of the API; undefined: the API refuses every call */
+  readonly apiTokensFile?: string;
+  /** AUTODEPLOY_NOTIFY_URLS: where deploy and job outcomes are sent */
+  readonly notifyTargets: readonly NotifyTarget[];
 }
 
 /** Where the published notebooks go when AUTODEPLOY_NOTEBOOK_TARGET_DIR is not set: birdhouse-deploy's place for them. */
@@ -74,6 +85,8 @@ export interface SettingVariable {
   /** the value when every variable is unset or empty */
   readonly fallback?: string;
   readonly multiline?: true;
+  /** the value is a secret: a message about it never quotes it */
+  readonly secret?: true;
 }
 
 /** Where each setting is read from, and its value when the configuration leaves it unset or empty. */
@@ -109,6 +122,12 @@ export const SETTING_VARIABLES: Readonly<Record<keyof SettingsInput, SettingVari
   notebookSources: { name: 'AUTODEPLOY_NOTEBOOK_SOURCES', multiline: true },
   notebookTargetDir: { name: 'AUTODEPLOY_NOTEBOOK_TARGET_DIR' },
   notebookOwner: { name: 'AUTODEPLOY_NOTEBOOK_OWNER', fallback: 'root:root' },
+  httpPort: { name: 'AUTODEPLOY_HTTP_PORT' },
+  httpHost: { name: 'AUTODEPLOY_HTTP_HOST', fallback: '0.0.0.0' },
+  // A problem with these never quotes the value: it is a secret.
+  webhookSecret: { name: 'AUTODEPLOY_WEBHOOK_SECRET', secret: true },
+  apiTokensFile: { name: 'AUTODEPLOY_API_TOKENS_FILE' },
+  notifyUrls: { name: 'AUTODEPLOY_NOTIFY_URLS', secret: true },
 };
 
 /** The variables a setting is read from, in order. */
@@ -182,6 +201,11 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
       notebookSources: (d.notebookSources ?? []).map(({ offset, ...source }) => ({ ...source, line: lineOf(entries.get(SETTING_VARIABLES.notebookSources.name), offset) })),
       ...(d.notebookTargetDir === undefined ? {} : { notebookTargetDir: d.notebookTargetDir }),
       notebookOwner: d.notebookOwner,
+      ...(d.httpPort === undefined ? {} : { httpPort: d.httpPort }),
+      httpHost: d.httpHost,
+      ...(d.webhookSecret === undefined ? {} : { webhookSecret: d.webhookSecret }),
+      ...(d.apiTokensFile === undefined ? {} : { apiTokensFile: d.apiTokensFile }),
+      notifyTargets: d.notifyUrls ?? [],
     };
     return { settings, issues: [] };
   }
@@ -209,14 +233,14 @@ export function buildSettings(entries: ReadonlyMap<string, SettingEntry>, fallba
         message: `${name}: the line "${text}" ${issue.message}`,
       };
     }
-    const shown = raw[field] ?? '';
+    const shown = variable.secret ? '' : `="${raw[field] ?? ''}"`;
     // Read from the platform's variable: say so, or the operator looks for the setting in vain.
     const instead = name === variable.name ? '' : ` (read for ${variable.name}, which is not set)`;
     return {
       file: entry?.source.file ?? fallbackFile,
       line: entry?.source.line,
       key: name,
-      message: `${name}="${shown}"${instead} ${issue.message}`,
+      message: `${name}${shown}${instead} ${issue.message}`,
     };
   });
   return { settings: undefined, issues };

@@ -58,6 +58,8 @@ export interface CheckoutState {
   readonly errorKind?: CheckoutErrorKind;
   /** the full name of the upstream's remote-tracking ref, e.g. refs/remotes/origin/main */
   readonly upstreamRef?: string;
+  /** the upstream's branch on its remote (`main` for refs/heads/main), which a push names */
+  readonly upstreamBranch?: string;
 }
 
 export interface CheckoutVerdict extends CheckoutState {

@@ -53,6 +53,9 @@ export type DeployEvent =
     readonly ahead: number;
     readonly behind: number;
     readonly key: DeployKeyChoice;
+    /** the upstream's remote URL (credentials removed) and branch there: what a webhook's push is matched against */
+    readonly remoteUrl?: string | undefined;
+    readonly remoteBranch?: string | undefined;
   }
   /** what the conditional trigger of a behind checkout said */
   | { readonly type: 'trigger-answered'; readonly path: string; readonly trigger: boolean; readonly exitCode: number | null }

@@ -143,6 +143,8 @@ export function jobStep(job: Job): RunStep {
 export const LABEL_JOB = 'io.autodeploy.job';
 export const LABEL_RUN = 'io.autodeploy.run';
 export const LABEL_ORIGIN = 'io.autodeploy.origin';
+/** Who started the run within its origin (an API token's name, a webhook's git host). */
+export const LABEL_BY = 'io.autodeploy.by';
 /**
  * Which scheduler started a run: AUTODEPLOY_INSTANCE, else the compose project of the scheduler's
  * container (stable when a self-update recreates it), else the host name. A scheduler re-attaches

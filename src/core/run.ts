@@ -1,12 +1,24 @@
 // Runs of jobs, as plain data: what a run is, where it came from, what it wrote and how it ended.
 
-/** Who started a run: the daemon on a schedule, or an operator through `autodeploy run`. */
-export type RunOrigin = 'schedule' | 'manual';
+/**
+ * What started a run: the daemon on a schedule, an operator through `autodeploy run`, a signed
+ * webhook of a git host, or a caller of the API. Who exactly (the token's name, the git host)
+ * is the run's `by`.
+ */
+export const RUN_ORIGINS = ['schedule', 'manual', 'webhook', 'api'] as const;
+export type RunOrigin = (typeof RUN_ORIGINS)[number];
+
+/** Reads an origin written by any version (a label, a history file); anything unknown is a schedule's. */
+export function parseRunOrigin(text: string | undefined): RunOrigin {
+  return RUN_ORIGINS.find((origin) => origin === text) ?? 'schedule';
+}
 
 export interface RunMeta {
   readonly job: string;
   readonly run: string;
   readonly origin: RunOrigin;
+  /** who, within the origin: an API token's name, a webhook's git host; absent for schedule and manual runs */
+  readonly by?: string | undefined;
   /** the scheduler that started the run (see LABEL_INSTANCE) */
   readonly instance: string;
 }
@@ -45,6 +57,7 @@ export interface RunRecord {
   job: string;
   run: string;
   origin: RunOrigin;
+  by?: string | undefined;
   outcome: RunOutcome;
   startedAt: string;
   endedAt?: string | undefined;

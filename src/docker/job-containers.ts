@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import Docker from 'dockerode';
-import { LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../core/job.js';
+import { LABEL_BY, LABEL_INSTANCE, LABEL_JOB, LABEL_ORIGIN, LABEL_RUN, type ContainerSpec } from '../core/job.js';
 import { ContainerNameInUse, DockerError, statusOf } from './errors.js';
 import type { JobContainers } from '../core/ports.js';
-import type { OutputLine, RunContainer, RunMeta } from '../core/run.js';
+import { parseRunOrigin, type OutputLine, type RunContainer, type RunMeta } from '../core/run.js';
 import { FrameLineSplitter } from './frames.js';
 import { containerName, dockerTime, inspectContainer } from './inspect.js';
 import { shortId } from '../core/short-id.js';
@@ -136,7 +136,7 @@ async function createOptions(spec: ContainerSpec, meta: RunMeta): Promise<Docker
     name: spec.containerName,
     Image: spec.image,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...spec.labels, [LABEL_JOB]: meta.job, [LABEL_RUN]: meta.run, [LABEL_ORIGIN]: meta.origin, [LABEL_INSTANCE]: meta.instance },
+    Labels: { ...spec.labels, [LABEL_JOB]: meta.job, [LABEL_RUN]: meta.run, [LABEL_ORIGIN]: meta.origin, ...(meta.by === undefined ? {} : { [LABEL_BY]: meta.by }), [LABEL_INSTANCE]: meta.instance },
     Tty: false,
     AttachStdout: false,
     AttachStderr: false,
@@ -237,7 +237,8 @@ function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
     name: containerName(info),
     job: labels[LABEL_JOB] ?? '',
     run: labels[LABEL_RUN] ?? '',
-    origin: labels[LABEL_ORIGIN] === 'manual' ? 'manual' : 'schedule',
+    origin: parseRunOrigin(labels[LABEL_ORIGIN]),
+    ...(labels[LABEL_BY] === undefined ? {} : { by: labels[LABEL_BY] }),
     instance: labels[LABEL_INSTANCE] ?? '',
     running: info.State.Running || info.State.Restarting,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,

@@ -135,7 +135,8 @@ async function finish(prepared: Asking, look: FirstLook | undefined, options: In
   const upstream = branch === undefined ? undefined : upstreamOf(branch, status.upstreamShort, config);
   if (upstream !== undefined) {
     const url = upstream.remote === '.' ? undefined : redactCredentials(config.get(`remote.${upstream.remote}.url`) ?? upstream.remote);
-    state = { ...state, upstream: upstream.short, upstreamRef: upstream.ref, remoteUrl: url };
+    const upstreamBranch = upstream.remote === '.' || !upstream.remoteRef.startsWith('refs/heads/') ? undefined : upstream.remoteRef.slice('refs/heads/'.length);
+    state = { ...state, upstream: upstream.short, upstreamRef: upstream.ref, remoteUrl: url, ...(upstreamBranch === undefined ? {} : { upstreamBranch }) };
   }
   // A key others can read is reported whatever the branch: it is a secret lying open.
   if (pick.problem !== undefined) return failed(state, 'unsafe-key', `${path}: ${pick.problem}`);

@@ -1,3 +1,9 @@
+// The scheduler's lifecycle in one place: loading and following the configuration, arming
+// timers, launching and re-attaching runs, and the heartbeat all share one state (the job table
+// in force, the runs in flight, the one abort signal), and each step's order matters against the
+// others (watch before the first load, re-attach before onstart runs). Split, that state would
+// be passed around instead of held; so this file is over 300 lines and stays one thing.
+
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -10,6 +16,7 @@ import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js
 import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
 import { schedulerInstance } from './instance.js';
 import type { Job } from '../core/job.js';
+import type { OutputLine, RunOrigin } from '../core/run.js';
 import { resumeRun, runJob, type RunReport } from './run-job.js';
 import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
@@ -36,7 +43,21 @@ export interface DaemonOptions {
   readonly heartbeatMs?: number;
   readonly stopGraceSeconds?: number;
   readonly now?: () => Date;
+  /** Every output line of every run the daemon follows (the built-in jobs' event lines among them). */
+  readonly onOutput?: (run: { readonly job: string; readonly run: string }, line: OutputLine) => void;
 }
+
+/** Who asks the daemon for a run outside of its schedule. */
+export interface RunRequest {
+  readonly origin: RunOrigin;
+  readonly by?: string | undefined;
+}
+
+/** A run asked for: started, or not because one of the job is going (`current` ends with it). */
+export type LaunchAnswer =
+  | { readonly kind: 'started'; readonly result: Promise<RunReport> }
+  | { readonly kind: 'busy'; readonly current: Promise<RunReport> }
+  | { readonly kind: 'unknown' };
 
 export interface DaemonEvents {
   run: [RunReport];
@@ -50,7 +71,7 @@ export interface DaemonEvents {
  * Signals are wired in the CLI, not here.
  */
 export class Daemon extends EventEmitter<DaemonEvents> {
-  private config: Config | undefined;
+  private loaded: Config | undefined;
   private problems: readonly ConfigIssue[] = [];
   private readonly timers: JobTimers;
   private readonly inFlight = new Map<string, Promise<RunReport>>();
@@ -82,7 +103,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** The job table in force (the last valid one). */
   get jobs(): readonly Job[] {
-    return this.config?.jobs ?? [];
+    return this.loaded?.jobs ?? [];
   }
 
   nextRun(job: string): Date | undefined {
@@ -93,6 +114,44 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   trigger(jobName: string): Promise<RunReport> | undefined {
     const job = this.jobs.find((j) => j.name === jobName);
     return job ? this.launch(job) : undefined;
+  }
+
+  /**
+   * Runs a job now for someone (a webhook, a caller of the API), or says that a run of it is
+   * going. `variant` runs the job's definition changed (a command with another flag), under
+   * the job's name and mutex.
+   */
+  start(jobName: string, request: RunRequest, variant?: (job: Job) => Job): LaunchAnswer {
+    const job = this.jobs.find((j) => j.name === jobName);
+    if (job === undefined) return { kind: 'unknown' };
+    const current = this.inFlight.get(job.name);
+    if (current !== undefined) return { kind: 'busy', current };
+    return { kind: 'started', result: this.launch(variant === undefined ? job : variant(job), request) };
+  }
+
+  /** The settings in force (of the last valid configuration). */
+  get config(): Config | undefined {
+    return this.loaded;
+  }
+
+  /** Whether a run of the job is going. */
+  running(jobName: string): boolean {
+    return this.inFlight.has(jobName);
+  }
+
+  /** The scheduler's own log (scheduler.log and stdout), for what is wired around the daemon. */
+  get logger(): Logger {
+    return this.log;
+  }
+
+  /** Which scheduler this is (see LABEL_INSTANCE): names the platform in notifications. */
+  get instanceName(): string {
+    return this.instance;
+  }
+
+  /** The run history kept in the state directory. */
+  get runHistory(): RunHistory {
+    return this.history;
   }
 
   /** Stops timers and stops following runs; running containers go on and are re-attached by the next scheduler. */
@@ -165,7 +224,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private adopt(loaded: Config): TimerChanges {
     const config = this.keepLastGood(loaded);
-    this.config = config;
+    this.loaded = config;
     this.problems = [];
     void this.followJobFiles(config.settings.jobsDir);
     this.logs.setSecrets(config.secrets);
@@ -188,7 +247,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    */
   private keepLastGood(config: Config): Config {
     for (const refused of config.refused) this.reportRefused(refused);
-    const previous = this.config?.jobs ?? [];
+    const previous = this.loaded?.jobs ?? [];
     const present = new Set(config.jobs.map((job) => job.name));
     const kept = previous.filter((job) => {
       if (present.has(job.name)) return false;
@@ -251,6 +310,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const job = this.jobs.find((j) => j.name === container.job);
       const report = resumeRun(container, this.deps(), {
         origin: container.origin,
+        by: container.by,
+        onOutput: this.outputOf(container.job),
         signal: this.abort.signal,
         timeoutMs: job?.timeoutMs,
         stopGraceSeconds: this.options.stopGraceSeconds,
@@ -280,7 +341,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     void this.launch(job);
   }
 
-  private launch(job: Job, origin: 'schedule' | 'onstart' = 'schedule'): Promise<RunReport> {
+  private launch(job: Job, origin: 'schedule' | 'onstart' | RunRequest = 'schedule'): Promise<RunReport> {
     const current = this.inFlight.get(job.name);
     if (current !== undefined) {
       // Same mutex as the container name, checked here first so that no engine round-trip is spent.
@@ -289,8 +350,28 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       return current;
     }
     if (origin === 'onstart') this.logs.job(job.name).info({ onstart: true }, 'run on start (onstart: true)');
-    const report = runJob(job, this.deps(), { origin: 'schedule', signal: this.abort.signal, stopGraceSeconds: this.options.stopGraceSeconds });
+    const request: RunRequest = typeof origin === 'string' ? { origin: 'schedule' } : origin;
+    const report = runJob(job, this.deps(), {
+      origin: request.origin,
+      by: request.by,
+      signal: this.abort.signal,
+      stopGraceSeconds: this.options.stopGraceSeconds,
+      onOutput: this.outputOf(job.name),
+    });
     return this.track(job.name, report);
+  }
+
+  private outputOf(job: string): ((line: OutputLine, run: string) => void) | undefined {
+    const onOutput = this.options.onOutput;
+    if (onOutput === undefined) return undefined;
+    return (line, run) => {
+      try {
+        onOutput({ job, run }, line);
+      } catch (error) {
+        // A listener's fault must not stop the run's output from being logged.
+        this.log.error({ err: error, job }, 'a listener of run output failed');
+      }
+    };
   }
 
   private track(jobName: string, report: Promise<RunReport>): Promise<RunReport> {
@@ -328,7 +409,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async beat(): Promise<void> {
-    const stateDir = this.config?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
+    const stateDir = this.loaded?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
       version: this.options.version,

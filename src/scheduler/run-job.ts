@@ -43,8 +43,8 @@ async function runInPlace(job: ExecJob | LocalJob, deps: RunDeps, options: RunOp
   const run = newRunId(startedAt);
   const log = deps.logs.job(job.name).child({ run });
   const step: RunStep = job.kind === 'exec' ? { kind: 'exec', exec: job.exec } : { kind: 'local', command: job.command };
-  await deps.history.record({ job: job.name, run, origin: options.origin, outcome: 'running', startedAt: startedAt.toISOString() });
-  log.info({ step: job.kind, where: describeStep(step), origin: options.origin }, 'run started');
+  await deps.history.record({ job: job.name, run, ...originOf(options), outcome: 'running', startedAt: startedAt.toISOString() });
+  log.info({ step: job.kind, where: describeStep(step), ...originOf(options) }, 'run started');
   const result = await runStep(step, { name: job.name, job: job.name, run, timeoutMs: job.timeoutMs }, deps, options, log);
   const endedAt = now();
   const durationMs = endedAt.getTime() - startedAt.getTime();
@@ -52,7 +52,7 @@ async function runInPlace(job: ExecJob | LocalJob, deps: RunDeps, options: RunOp
   log[level]({ outcome: result.outcome, exitCode: result.exitCode, durationMs }, result.message ? `run finished: ${result.message}` : 'run finished');
   await deps.logs.flush(job.name);
   const report: RunReport = { job: job.name, run, outcome: result.outcome, exitCode: result.exitCode, startedAt, endedAt, durationMs, message: result.message };
-  await deps.history.record(toRecord(report, options.origin));
+  await deps.history.record(toRecord(report, options));
   return report;
 }
 
@@ -62,7 +62,7 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
   const startedAt = now();
   const run = newRunId(startedAt);
   const log = deps.logs.job(job.name).child({ run });
-  const meta = { job: job.name, run, origin: options.origin, instance: deps.instance };
+  const meta = { job: job.name, run, ...originOf(options), instance: deps.instance };
 
   let id: string;
   try {
@@ -84,7 +84,7 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
       ));
     }
     // A leftover of an earlier run that ended while no scheduler watched it: collect it, then go.
-    await resumeRun(holder, deps, { ...options, origin: holder.origin });
+    await resumeRun(holder, deps, { ...options, origin: holder.origin, by: holder.by });
     try {
       id = await deps.containers.create(job.container, meta);
     } catch (retryError) {
@@ -98,8 +98,8 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
     await deps.containers.remove(id).catch(() => undefined);
     return fail(error);
   }
-  await deps.history.record({ job: job.name, run, origin: options.origin, outcome: 'running', startedAt: startedAt.toISOString() });
-  log.info({ image: job.container.image, container: shortId(id), origin: options.origin }, 'run started');
+  await deps.history.record({ job: job.name, run, ...originOf(options), outcome: 'running', startedAt: startedAt.toISOString() });
+  log.info({ image: job.container.image, container: shortId(id), ...originOf(options) }, 'run started');
   return follow(job.name, { id, run, startedAt, skipLines: 0, timeoutMs: job.timeoutMs }, deps, options, log);
 
   async function fail(error: unknown): Promise<RunReport> {
@@ -117,7 +117,7 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
       job: job.name, run, outcome, exitCode, startedAt, endedAt, durationMs: endedAt.getTime() - startedAt.getTime(), message,
     };
     log[level]({ outcome }, outcome === 'skipped' ? `run skipped: ${message}` : `run could not start: ${message}`);
-    await deps.history.record(toRecord(report, options.origin));
+    await deps.history.record(toRecord(report, options));
     return report;
   }
 }
@@ -135,7 +135,7 @@ export async function resumeRun(container: RunContainer, deps: RunDeps, options:
     container.job,
     { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs },
     deps,
-    { ...options, origin: container.origin },
+    { ...options, origin: container.origin, by: container.by },
     log,
   );
 }
@@ -155,7 +155,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   const pump = (async () => {
     for await (const line of deps.containers.output(f.id, { skipLines: f.skipLines, signal: options.signal })) {
       logOutputLine(log, line.stream, line.text);
-      options.onOutput?.(line);
+      options.onOutput?.(line, f.run);
     }
   })().catch((error: unknown) => log.error({ err: error }, 'lost the output stream of the run'));
 
@@ -203,15 +203,20 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   await deps.logs.flush(jobName);
   await deps.containers.remove(f.id);
   const report: RunReport = { job: jobName, run: f.run, outcome, exitCode: exit, startedAt: f.startedAt, endedAt, durationMs, message };
-  await deps.history.record(toRecord(report, options.origin));
+  await deps.history.record(toRecord(report, options));
   return report;
 }
 
-function toRecord(report: RunReport, origin: RunOrigin): RunRecord {
+/** The origin fields of a run's record and log line; `by` only when there is one. */
+function originOf(options: { readonly origin: RunOrigin; readonly by?: string | undefined }): { origin: RunOrigin; by?: string } {
+  return options.by === undefined ? { origin: options.origin } : { origin: options.origin, by: options.by };
+}
+
+function toRecord(report: RunReport, options: { readonly origin: RunOrigin; readonly by?: string | undefined }): RunRecord {
   const record: RunRecord = {
     job: report.job,
     run: report.run,
-    origin,
+    ...originOf(options),
     outcome: report.outcome,
     startedAt: report.startedAt.toISOString(),
     endedAt: report.endedAt.toISOString(),

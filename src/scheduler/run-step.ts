@@ -19,7 +19,7 @@ export interface StepContext {
 export async function runStep(step: RunStep, ctx: StepContext, deps: RunDeps, options: RunOptions, log: Logger): Promise<StepOutcome> {
   const onLine = (line: OutputLine): void => {
     logOutputLine(log, line.stream, line.text);
-    options.onOutput?.(line);
+    options.onOutput?.(line, ctx.run);
   };
   const env = { AUTODEPLOY_JOB: ctx.job, AUTODEPLOY_RUN: ctx.run };
   try {
@@ -63,7 +63,7 @@ async function runExec(
   const deadline = ctx.timeoutMs === undefined ? undefined : Date.now() + ctx.timeoutMs;
   for (const target of targets) {
     const targetLog = targets.length > 1 ? log.child({ container: target.name }) : log;
-    const lines = targets.length > 1 ? (line: OutputLine): void => { logOutputLine(targetLog, line.stream, line.text); options.onOutput?.(line); } : onLine;
+    const lines = targets.length > 1 ? (line: OutputLine): void => { logOutputLine(targetLog, line.stream, line.text); options.onOutput?.(line, ctx.run); } : onLine;
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -49,10 +49,12 @@ export interface RunDeps {
 
 export interface RunOptions {
   readonly origin: RunOrigin;
+  /** who started it within its origin (an API token's name, a webhook's git host) */
+  readonly by?: string | undefined;
   /** Seconds between SIGTERM and SIGKILL when a run times out. */
   readonly stopGraceSeconds?: number | undefined;
-  /** Each output line, as it arrives (for `autodeploy run` to print). */
-  readonly onOutput?: (line: OutputLine) => void;
+  /** Each output line, as it arrives (for `autodeploy run` to print, for the daemon to read events from), with its run's id. */
+  readonly onOutput?: ((line: OutputLine, run: string) => void) | undefined;
   /** Aborting stops following the run (the container keeps going; a later scheduler re-attaches). */
   readonly signal?: AbortSignal | undefined;
 }

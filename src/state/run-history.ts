@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { RUN_OUTCOMES, type RunRecord } from '../core/run.js';
+import { RUN_ORIGINS, RUN_OUTCOMES, type RunRecord } from '../core/run.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 
 const RunRecordSchema: z.ZodType<RunRecord> = z.object({
   job: z.string(),
   run: z.string(),
-  origin: z.enum(['schedule', 'manual']),
+  // Files written before webhook and API runs existed hold only schedule and manual: still valid.
+  origin: z.enum(RUN_ORIGINS),
+  by: z.string().optional(),
   outcome: z.enum(RUN_OUTCOMES),
   startedAt: z.string(),
   endedAt: z.string().optional(),

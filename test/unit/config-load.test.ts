@@ -62,6 +62,8 @@ const DEPLOY_DEFAULTS = {
   notebookFrequency: '',
   notebookSources: [],
   notebookOwner: { uid: 0, gid: 0 },
+  httpHost: '0.0.0.0',
+  notifyTargets: [],
 } as const;
 
 describe('loadConfig: precedence', () => {
@@ -164,6 +166,8 @@ describe('loadConfig: precedence', () => {
       ],
       notebookTargetDir: '/data/notebooks',
       notebookOwner: { uid: 1000, gid: 100 },
+      httpHost: '0.0.0.0',
+      notifyTargets: [],
     });
     expect(valid(load('', 'AUTODEPLOY_JOB_TIMEOUT=45')).settings.defaultJobTimeoutMs).toBe(45_000);
   });
@@ -505,6 +509,11 @@ describe('the shipped config/default.env and env.local.example', () => {
       ],
       notebookTargetDir: '/data/jupyterhub_user_data/tutorial-notebooks',
       notebookOwner: { uid: 0, gid: 0 },
+      httpPort: 8090,
+      httpHost: '0.0.0.0',
+      webhookSecret: 'replace-with-a-long-random-secret',
+      apiTokensFile: '/path/to/autodeploy-api-tokens',
+      notifyTargets: [{ url: 'https://hooks.slack.com/services/T000/B000/XXXX', form: 'text' }],
     });
     expect(c.jobs.map((j) => [j.name, j.schedule?.text, runsInContainer(j) ? j.container.image : undefined])).toEqual([
       ['autodeploy', '*/30 * * * *', 'autodeploy-scheduler:latest'],
@@ -517,6 +526,53 @@ describe('the shipped config/default.env and env.local.example', () => {
       const line = exampleLines[(j.source.line ?? 0) - 1] ?? '';
       expect(line, j.name).toContain(j.name === 'clean_logs' ? '#- name: clean_logs' : 'AUTODEPLOY_JOB_DB_BACKUP_');
     }
-    expect(c.secrets).toEqual(['change-me']);
+    // The tokens file's path is not a secret, whatever its variable's name says: logs name it.
+    expect(c.secrets).toEqual(['https://hooks.slack.com/services/T000/B000/XXXX', 'replace-with-a-long-random-secret', 'change-me']);
+  });
+});
+
+describe('loadConfig: the HTTP settings', () => {
+  const HTTP_ENV = 'config/default.env';
+  const loadWith = (local: string) =>
+    loadConfig({ builtins: [], files: [{ path: HTTP_ENV, text: readFileSync(root('config/default.env'), 'utf8') }, { path: 'env.local', text: local }], processEnv: {} });
+
+  it('reads the port, the secret, the tokens file and the notify URLs with their forms', () => {
+    const result = loadWith([
+      'AUTODEPLOY_HTTP_PORT=8090',
+      'BIRDHOUSE_AUTODEPLOY_WEBHOOK_SECRET=0123456789abcdef0123',
+      'AUTODEPLOY_API_TOKENS_FILE=/etc/autodeploy/tokens',
+      'AUTODEPLOY_NOTIFY_URLS="https://hooks.slack.com/services/A/B/C https://chat.example.org/hooks/abc json+https://mattermost.example.org/hooks/x https://example.org/notify"',
+    ].join('\n'));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const s = result.config.settings;
+    expect(s.httpPort).toBe(8090);
+    expect(s.webhookSecret).toBe('0123456789abcdef0123');
+    expect(s.apiTokensFile).toBe('/etc/autodeploy/tokens');
+    expect(s.notifyTargets.map((t) => t.form)).toEqual(['text', 'text', 'json', 'json']);
+    expect(s.notifyTargets[2]?.url).toBe('https://mattermost.example.org/hooks/x');
+    // The URLs are secrets: masked in every log line.
+    expect(result.config.secrets).toContain('https://example.org/notify');
+  });
+
+  it('keeps the port of the scheduler environment and is off when empty', () => {
+    const off = loadWith('');
+    expect(off.ok && off.config.settings.httpPort).toBeUndefined();
+    const fromEnv = loadConfig({ builtins: [], files: [{ path: HTTP_ENV, text: readFileSync(root('config/default.env'), 'utf8') }], processEnv: { AUTODEPLOY_HTTP_PORT: '9000' } });
+    expect(fromEnv.ok && fromEnv.config.settings.httpPort).toBe(9000);
+  });
+
+  it('refuses bad values at their line, never quoting a secret', () => {
+    const result = loadWith('AUTODEPLOY_HTTP_PORT=70000\nAUTODEPLOY_WEBHOOK_SECRET=short-secret\nAUTODEPLOY_NOTIFY_URLS="ftp://user:hunter2hunter2@example.org/x notaurl"');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const lines = result.issues.map((i) => `${i.file}:${i.line}: ${i.message}`);
+    expect(lines).toEqual([
+      'env.local:1: AUTODEPLOY_HTTP_PORT="70000" must be a port number from 1 to 65535, or empty for no HTTP server',
+      'env.local:2: AUTODEPLOY_WEBHOOK_SECRET must be at least 16 characters (use e.g. openssl rand -hex 32)',
+      'env.local:3: AUTODEPLOY_NOTIFY_URLS has URL #1 that is neither http nor https but ftp',
+      'env.local:3: AUTODEPLOY_NOTIFY_URLS has URL #2 that is not a URL (write http(s)://…, optionally prefixed with text+ or json+)',
+    ]);
+    expect(lines.join('\n')).not.toMatch(/short-secret|hunter2/);
   });
 });
