@@ -81,6 +81,8 @@ export interface Config {
    * it: the environment a platform's compose may be given, without the scheduler's settings.
    */
   readonly platformEnv: Readonly<Record<string, string>>;
+  /** where each variable was set, for problems found after loading (on the disk) to point at */
+  readonly sources: Readonly<Record<string, SourceRef>>;
   /** jobs refused on their own, with their problems; the jobs above run */
   readonly refused: readonly RefusedJob[];
 }
@@ -225,6 +227,35 @@ function unknownNameWarnings(entries: ReadonlyMap<string, SettingEntry>): Config
   return warnings;
 }
 
+// NUL ends a C string where git, ssh and Docker read it; the other control characters (tab and
+// newline aside) are never meant and hide what a value says.
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** A value holding a control character is refused at its line, naming the character, not the value. */
+function controlCharacterIssues(assignments: readonly EnvAssignment[]): ConfigIssue[] {
+  return assignments.flatMap((a) => {
+    const found = CONTROL_CHARACTER.exec(a.value);
+    if (found === null) return [];
+    const code = `U+${(found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return [{ file: a.file, line: a.line, key: a.key, message: `the value of ${a.key} holds the control character ${code}${code === 'U+0000' ? ' (NUL)' : ''}; remove it` }];
+  });
+}
+
+/** `autodeploy_log_dir`: the scheduler reads upper-case names only, and says so rather than ignore the line. */
+function lowerCaseWarnings(assignments: readonly EnvAssignment[]): ConfigIssue[] {
+  return assignments.flatMap((a) => {
+    const upper = a.key.toUpperCase();
+    if (a.key === upper || !isAutodeployName(canonicalName(upper))) return [];
+    const nearest = isKnownSetting(canonicalName(upper)) || canonicalName(upper).startsWith(JOB_PREFIX) ? upper : nearestSetting(canonicalName(upper));
+    return [{
+      file: a.file,
+      line: a.line,
+      key: a.key,
+      message: `${a.key} is ignored: setting names are upper case${nearest === undefined ? '' : `; did you mean ${nearest}?`}`,
+    }];
+  });
+}
+
 /** Issues in the order an operator reads the files: by file, then by line. */
 function byPlace(files: readonly string[]): (a: ConfigIssue, b: ConfigIssue) => number {
   const rank = (file: string): number => {
@@ -258,8 +289,10 @@ export function loadConfig(input: LoadInput): LoadResult {
     warnings.push(...unsetWarnings(read.unset, env));
   }
 
+  issues.push(...controlCharacterIssues(assignments));
   const entries = resolveEntries(env, assignments, lastFile, processEnv);
   warnings.push(...aliasWarnings(assignments, defaultsFile));
+  warnings.push(...lowerCaseWarnings(assignments));
   warnings.push(...unknownNameWarnings(entries));
   const evalEntry = entries.get('AUTODEPLOY_ENV_EVAL');
   if (evalEntry !== undefined && evalEntry.source.file !== PROCESS_ENVIRONMENT) {
@@ -360,6 +393,7 @@ export function loadConfig(input: LoadInput): LoadResult {
       warnings,
       files: paths,
       refused: [...refused.values(), ...unreadable],
+      sources: Object.fromEntries([...entries].map(([name, entry]) => [name, entry.source])),
       platformEnv: Object.fromEntries(assignments.filter((a) => a.file !== defaultsFile).map((a) => [a.key, env[a.key] ?? a.value])),
     },
   };

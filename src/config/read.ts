@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BuiltinJobKind, Platform, SchedulerContext } from './builtin-job.js';
 import { birdhouseReaderDir, evaluateWithBirdhouse } from './birdhouse-eval.js';
@@ -7,7 +8,7 @@ import { parseEnvFile } from './env-file.js';
 import { evalSetting, shellEvalMode } from './eval-mode.js';
 import type { JobFileText } from './jobs.js';
 import type { ConfigIssue } from '../core/issues.js';
-import { defined, loadConfig, type EnvFileText, type LoadInput, type LoadResult } from './load.js';
+import { defined, loadConfig, type Config, type EnvFileText, type LoadInput, type LoadResult } from './load.js';
 import { evaluateWithShell } from './shell-eval.js';
 
 export interface ReadConfigOptions {
@@ -117,6 +118,54 @@ async function linkTarget(path: string): Promise<string | undefined> {
  * birdhouse-deploy checkout, with birdhouse's own reader.
  */
 export async function readConfig(options: ReadConfigOptions): Promise<LoadResult> {
+  const result = await readConfigFiles(options);
+  if (!result.ok) return result;
+  const found = await checkOnDisk(result.config);
+  if (found.issues.length > 0) return { ok: false, issues: found.issues, warnings: [...result.config.warnings, ...found.warnings], secrets: result.config.secrets };
+  return found.warnings.length === 0 ? result : { ok: true, config: { ...result.config, warnings: [...result.config.warnings, ...found.warnings] } };
+}
+
+/**
+ * What only the disk can say of the settings, said at load rather than when a run fails: the
+ * log and state directories are directories and writable (when they exist yet), no checkout is
+ * listed twice (links resolved), and the deploy-key directory exists.
+ */
+async function checkOnDisk(config: Config): Promise<{ issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
+  const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
+  const at = (name: string): { file: string; line: number | undefined } => config.sources[name] ?? { file: config.files.at(-1) ?? '', line: undefined };
+  const { settings } = config;
+  for (const [name, dir] of [['AUTODEPLOY_LOG_DIR', settings.logDir], ['AUTODEPLOY_STATE_DIR', settings.stateDir]] as const) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info === undefined) continue;
+    if (!info.isDirectory()) issues.push({ ...at(name), key: name, message: `${name}: ${dir} is not a directory; name a directory (it is created when missing)` });
+    else if (!(await access(dir, constants.W_OK).then(() => true, () => false))) {
+      issues.push({ ...at(name), key: name, message: `${name}: ${dir} cannot be written to by this scheduler; give it write access, or name another directory` });
+    }
+  }
+  if (settings.composeDir !== undefined) {
+    const seen = new Map<string, string>();
+    for (const path of [checkoutRootOf(settings.composeDir), ...settings.extraRepos]) {
+      const real = await realpath(path).catch(() => resolve(path));
+      const earlier = seen.get(real);
+      if (earlier === undefined) {
+        seen.set(real, path);
+        continue;
+      }
+      const name = 'AUTODEPLOY_EXTRA_REPOS';
+      const how = earlier === path ? 'twice' : `twice (${earlier} and ${path} are the same directory)`;
+      issues.push({ ...at(name), key: name, message: `${name} lists the checkout ${real} ${how}; list each checkout once` });
+    }
+  }
+  const keys = settings.deployKeyRootDir;
+  if (keys !== undefined && !(await stat(keys).then((i) => i.isDirectory(), () => false))) {
+    const name = 'AUTODEPLOY_DEPLOY_KEY_ROOT_DIR';
+    warnings.push({ ...at(name), key: name, message: `${name}: ${keys} is not a directory here, so no checkout gets a deploy key from it; create it, or mount it into the scheduler` });
+  }
+  return { issues, warnings };
+}
+
+async function readConfigFiles(options: ReadConfigOptions): Promise<LoadResult> {
   const [defaults, local] = await Promise.all([
     readText(options.defaultsFile, 'the defaults file is missing; it ships with the scheduler (config/default.env)'),
     readText(options.envFile, `${options.envFile} does not exist; create it from env.local.example`),

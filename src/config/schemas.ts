@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { posix } from 'node:path';
 import { parseNotebookSources } from '../core/notebook-source.js';
 import { parseDuration } from '../core/duration.js';
+import { sensitiveHostPath } from '../core/host-access.js';
 import { splitWords } from '../core/shell-words.js';
 import { readOwnership, type Ownership, type OwnershipForms } from '../core/ownership.js';
 import { parseNotifyTargets } from '../core/notify-target.js';
@@ -17,6 +18,10 @@ export function isTimeZone(zone: string): boolean {
 }
 
 const absolutePath = z.string().refine((p) => p.startsWith('/'), { error: 'must be an absolute path' });
+/** A directory the scheduler writes into: never one of the host's own (/, /etc, /var, /root, ...). */
+const ownDirectory = absolutePath.refine((p) => sensitiveHostPath(p) === undefined, {
+  error: 'is a system directory; give the scheduler a directory of its own (e.g. /var/log/birdhouse, /var/lib/autodeploy)',
+});
 
 // Each source line's problem becomes an issue whose path ends with the line's index in the value,
 // so that buildSettings can point at the env.local line.
@@ -55,7 +60,7 @@ function ownership(formError: string, forms: OwnershipForms & { readonly root?: 
 /** Raw strings from the environment in, typed settings out. Empty strings were dropped before. */
 export const settingsSchema = z.object({
   composeDir: absolutePath.optional(),
-  logDir: absolutePath,
+  logDir: ownDirectory,
   logFormat: z.enum(['text', 'json'], { error: 'must be text or json' }),
   logMaxSize: z
     .string()
@@ -65,7 +70,7 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[1-9]\d*$/, { error: 'must be a whole number of files, at least 1' })
     .transform(Number),
-  stateDir: absolutePath,
+  stateDir: ownDirectory,
   jobsDir: absolutePath,
   timezone: z
     .string()
