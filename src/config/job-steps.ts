@@ -15,7 +15,31 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
 
-export class JobChecker {
+/** The fields of a job, or of one of its triggers, as an operator wrote them. */
+export class FieldReader {
+  constructor(private readonly fields: Partial<Readonly<Record<DraftFieldName, DraftField>>>) {}
+
+  field(name: DraftFieldName): DraftField | undefined {
+    return this.fields[name];
+  }
+
+  /** A field as trimmed text; undefined when absent or empty. */
+  text(name: DraftFieldName): string | undefined {
+    const f = this.field(name);
+    if (f === undefined || f.value === null) return undefined;
+    const t = (typeof f.value === 'string' ? f.value : String(f.value)).trim();
+    return t === '' ? undefined : t;
+  }
+}
+
+/** The fields of a trigger, read like a job's. */
+export class TriggerFields extends FieldReader {
+  constructor(draft: TriggerDraft) {
+    super(draft.fields);
+  }
+}
+
+export class JobChecker extends FieldReader {
   /** what the job's steps need of the host, each in words: allowed only by host-access or a job file */
   readonly hostAccess: string[] = [];
   readonly issues: ConfigIssue[] = [];
@@ -23,9 +47,10 @@ export class JobChecker {
   private readonly label: string;
 
   constructor(
-    private readonly draft: JobDraft,
+    draft: JobDraft,
     private readonly jobName: string,
   ) {
+    super(draft.fields);
     this.label = `job "${jobName}"`;
   }
 
@@ -35,18 +60,6 @@ export class JobChecker {
 
   warn(where: SourceRef, key: string, message: string): void {
     this.warnings.push({ ...where, job: this.jobName, key, message: `${this.label}: ${message}` });
-  }
-
-  field(name: DraftFieldName): DraftField | undefined {
-    return this.draft.fields[name];
-  }
-
-  /** A field as trimmed text; undefined when absent or empty. */
-  text(name: DraftFieldName): string | undefined {
-    const f = this.field(name);
-    if (f === undefined || f.value === null) return undefined;
-    const t = (typeof f.value === 'string' ? f.value : String(f.value)).trim();
-    return t === '' ? undefined : t;
   }
 
   /** A true/false field (also yes/no, 1/0); `fallback` when absent or empty. */
@@ -186,22 +199,6 @@ function buildExec(c: JobChecker, fields: FieldReader, input: JobsInput, contain
   }
   const project = fields.text('project');
   return { container, project, command, user: docker.args.user, workdir: docker.args.workdir, env: { ...docker.args.env } };
-}
-
-export type FieldReader = Pick<JobChecker, 'field' | 'text'>;
-
-/** The fields of a trigger, read like a job's. */
-export class TriggerFields implements FieldReader {
-  constructor(private readonly draft: TriggerDraft) {}
-  field(name: DraftFieldName): DraftField | undefined {
-    return this.draft.fields[name];
-  }
-  text(name: DraftFieldName): string | undefined {
-    const f = this.field(name);
-    if (f === undefined || f.value === null) return undefined;
-    const t = (typeof f.value === 'string' ? f.value : String(f.value)).trim();
-    return t === '' ? undefined : t;
-  }
 }
 
 /**
