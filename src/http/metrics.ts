@@ -6,6 +6,7 @@
 // lines); gauges are read from the scheduler's memory when Prometheus asks, so that a scrape
 // reads no file. Every label value is a job name, a checkout path or a fixed word: never a
 // commit, a message or a run id, so that the number of series stays that of the platform.
+// A job's name is the label `name`: `job` is Prometheus' own, the scrape job's.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERDICTS } from '../core/checkout.js';
@@ -65,15 +66,15 @@ export class SchedulerMetrics {
   private readonly unsubscribe: () => void;
   private readonly seeding: Promise<void>;
 
-  private readonly runs: Counter<'job' | 'outcome'>;
-  private readonly runDuration: Histogram<'job'>;
-  private readonly lastSuccess: Gauge<'job'>;
-  private readonly lastFailure: Gauge<'job'>;
-  private readonly consecutiveFailures: Gauge<'job'>;
-  private readonly nextRun: Gauge<'job'>;
-  private readonly interval: Gauge<'job'>;
-  private readonly since: Gauge<'job'>;
-  private readonly running: Gauge<'job'>;
+  private readonly runs: Counter<'name' | 'outcome'>;
+  private readonly runDuration: Histogram<'name'>;
+  private readonly lastSuccess: Gauge<'name'>;
+  private readonly lastFailure: Gauge<'name'>;
+  private readonly consecutiveFailures: Gauge<'name'>;
+  private readonly nextRun: Gauge<'name'>;
+  private readonly interval: Gauge<'name'>;
+  private readonly since: Gauge<'name'>;
+  private readonly running: Gauge<'name'>;
   private readonly deploys: Counter<'outcome'>;
   private readonly deployDuration: Histogram;
   private readonly lastDeploy: Gauge;
@@ -95,15 +96,15 @@ export class SchedulerMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
 
-    this.runs = new Counter({ name: 'autodeploy_job_runs_total', help: 'Runs of each job by how they ended (succeeded, failed, timed-out, skipped, error, interrupted).', labelNames: ['job', 'outcome'], registers });
-    this.runDuration = new Histogram({ name: 'autodeploy_job_run_duration_seconds', help: 'How long the runs of each job took (skipped runs excluded).', labelNames: ['job'], buckets: RUN_BUCKETS, registers });
-    this.lastSuccess = new Gauge({ name: 'autodeploy_job_last_success_timestamp_seconds', help: 'When the last successful run of each job ended (no series: none seen).', labelNames: ['job'], registers });
-    this.lastFailure = new Gauge({ name: 'autodeploy_job_last_failure_timestamp_seconds', help: 'When the last failed, timed-out or unstartable run of each job ended (no series: none seen).', labelNames: ['job'], registers });
-    this.consecutiveFailures = new Gauge({ name: 'autodeploy_job_consecutive_failures', help: 'Runs of each job that failed in a row since its last success.', labelNames: ['job'], registers });
-    this.nextRun = new Gauge({ name: 'autodeploy_job_next_run_timestamp_seconds', help: 'When each scheduled job is next due (no series: not scheduled).', labelNames: ['job'], registers });
-    this.interval = new Gauge({ name: 'autodeploy_job_interval_seconds', help: 'The longest gap between two coming runs of each scheduled job.', labelNames: ['job'], registers });
-    this.since = new Gauge({ name: 'autodeploy_job_scheduled_since_timestamp_seconds', help: 'Since when this scheduler keeps each job (its start, or the reload that added it).', labelNames: ['job'], registers });
-    this.running = new Gauge({ name: 'autodeploy_job_running', help: '1 while a run of the job is going.', labelNames: ['job'], registers });
+    this.runs = new Counter({ name: 'autodeploy_job_runs_total', help: 'Runs of each job by how they ended (succeeded, failed, timed-out, skipped, error, interrupted).', labelNames: ['name', 'outcome'], registers });
+    this.runDuration = new Histogram({ name: 'autodeploy_job_run_duration_seconds', help: 'How long the runs of each job took (skipped runs excluded).', labelNames: ['name'], buckets: RUN_BUCKETS, registers });
+    this.lastSuccess = new Gauge({ name: 'autodeploy_job_last_success_timestamp_seconds', help: 'When the last successful run of each job ended (no series: none seen).', labelNames: ['name'], registers });
+    this.lastFailure = new Gauge({ name: 'autodeploy_job_last_failure_timestamp_seconds', help: 'When the last failed, timed-out or unstartable run of each job ended (no series: none seen).', labelNames: ['name'], registers });
+    this.consecutiveFailures = new Gauge({ name: 'autodeploy_job_consecutive_failures', help: 'Runs of each job that failed in a row since its last success.', labelNames: ['name'], registers });
+    this.nextRun = new Gauge({ name: 'autodeploy_job_next_run_timestamp_seconds', help: 'When each scheduled job is next due (no series: not scheduled).', labelNames: ['name'], registers });
+    this.interval = new Gauge({ name: 'autodeploy_job_interval_seconds', help: 'The longest gap between two coming runs of each scheduled job.', labelNames: ['name'], registers });
+    this.since = new Gauge({ name: 'autodeploy_job_scheduled_since_timestamp_seconds', help: 'Since when this scheduler keeps each job (its start, or the reload that added it).', labelNames: ['name'], registers });
+    this.running = new Gauge({ name: 'autodeploy_job_running', help: '1 while a run of the job is going.', labelNames: ['name'], registers });
 
     this.deploys = new Counter({ name: 'autodeploy_deploys_total', help: 'Runs of the autodeploy job by the outcome of their deploy.', labelNames: ['outcome'], registers });
     this.deployDuration = new Histogram({ name: 'autodeploy_deploy_duration_seconds', help: 'How long deploys took, from the check to the end of verification or rollback.', buckets: RUN_BUCKETS, registers });
@@ -178,13 +179,13 @@ export class SchedulerMetrics {
   }
 
   private countRun(job: string, outcome: string): void {
-    if (COUNTED_RUN_OUTCOMES.has(outcome)) this.runs.inc({ job, outcome });
+    if (COUNTED_RUN_OUTCOMES.has(outcome)) this.runs.inc({ name: job, outcome });
   }
 
   private runEnded(run: RunEnded): void {
     this.countRun(run.job, run.outcome);
     if (run.outcome === 'skipped' || run.outcome === 'interrupted') return;
-    this.runDuration.observe({ job: run.job }, run.durationMs / 1000);
+    this.runDuration.observe({ name: run.job }, run.durationMs / 1000);
     const state = this.state(run.job);
     const ended = (Date.parse(run.startedAt) + run.durationMs) / 1000;
     if (run.outcome === 'succeeded') {
@@ -218,10 +219,10 @@ export class SchedulerMetrics {
     const present = new Set(timings.map((t) => t.name));
     for (const job of this.jobsWithSeries) if (!present.has(job)) this.dropJob(job);
     for (const t of timings) {
-      const job = { job: t.name };
+      const job = { name: t.name };
       if (!this.jobsWithSeries.has(t.name)) {
         this.jobsWithSeries.add(t.name);
-        for (const outcome of RUN_OUTCOMES) this.runs.inc({ job: t.name, outcome }, 0);
+        for (const outcome of RUN_OUTCOMES) this.runs.inc({ name: t.name, outcome }, 0);
       }
       const state = this.state(t.name);
       if (state.lastSuccess === undefined) this.lastSuccess.remove(job);
@@ -277,8 +278,8 @@ export class SchedulerMetrics {
   private dropJob(job: string): void {
     this.jobsWithSeries.delete(job);
     this.jobStates.delete(job);
-    for (const outcome of COUNTED_RUN_OUTCOMES) this.runs.remove({ job, outcome });
-    for (const gauge of [this.lastSuccess, this.lastFailure, this.consecutiveFailures, this.nextRun, this.interval, this.since, this.running]) gauge.remove({ job });
-    this.runDuration.remove({ job });
+    for (const outcome of COUNTED_RUN_OUTCOMES) this.runs.remove({ name: job, outcome });
+    for (const gauge of [this.lastSuccess, this.lastFailure, this.consecutiveFailures, this.nextRun, this.interval, this.since, this.running]) gauge.remove({ name: job });
+    this.runDuration.remove({ name: job });
   }
 }
