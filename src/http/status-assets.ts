@@ -41,7 +41,13 @@ ul.commits { margin: .2rem 0; padding-left: 1.2rem; }
 form.token { display: flex; gap: .5rem; flex-wrap: wrap; } form.token input { flex: 1 1 14rem; padding: .4rem; }
 @media (max-width: 40rem) {
   body { font-size: 14px; } main { padding: 0 .5rem 2rem; }
-  th, td { padding: .3rem .3rem; } .rel { display: none; }
+  /* A table row per job is too wide for a phone: each row becomes a card, each cell a labelled line. */
+  table.cards, table.cards tbody, table.cards tr, table.cards th, table.cards td { display: block; width: 100%; }
+  table.cards thead { display: none; }
+  table.cards tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.cards th, table.cards td { border: 0; padding: .1rem 0; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; color: var(--mute); font-size: .85em; }
+  .mark { width: 1.6em; height: 1.8em; line-height: 1.8em; }
 }
 `;
 

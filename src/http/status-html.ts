@@ -33,12 +33,15 @@ export function formatDuration(ms: number | undefined): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${(ms / 1000).toFixed(s < 10 ? 1 : 0)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s >= 172_800) return `${Math.round(s / 86_400)} d`;
+  const minutes = Math.floor((s % 3600) / 60);
+  return minutes === 0 ? `${Math.floor(s / 3600)} h` : `${Math.floor(s / 3600)} h ${minutes} min`;
 }
 
 function relative(ms: number): string {
   const abs = Math.abs(ms);
+  if (abs < 1000) return 'now';
   const words = abs < 60_000 ? `${Math.round(abs / 1000)} s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)} min` : abs < 172_800_000 ? `${Math.round(abs / 3_600_000)} h` : `${Math.round(abs / 86_400_000)} d`;
   return ms >= 0 ? `in ${words}` : `${words} ago`;
 }
@@ -55,7 +58,7 @@ function when(ctx: PageContext, iso: string | undefined): string {
 /** A mark that does not rely on colour alone. */
 const OUTCOME_GLYPH: Readonly<Record<string, string>> = {
   succeeded: '✓', failed: '✗', error: '✗', 'timed-out': '⏱', skipped: '–', running: '●', interrupted: '↺',
-  deployed: '✓', 'rolled-back': '↶', held: '⏸', aborted: '✗', nothing: '·', pulled: '↓', locked: '🔒', 'dry-run': '?',
+  deployed: '✓', 'rolled-back': '↶', held: '‖', aborted: '✗', nothing: '·', pulled: '↓', locked: '⊘', 'dry-run': '?',
 };
 
 function outcome(ctx: PageContext, value: string): string {
@@ -84,12 +87,13 @@ export function renderDocument(ctx: PageContext, page: PageParts): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(page.title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.root}assets/status.css">
 ${refresh}
 <script src="${ctx.root}assets/status.js" defer></script>
 </head>
 <body data-refresh="${page.refresh}">
-<header><a href="${ctx.root === '' ? './' : ctx.root}">autodeploy</a> <span class="updated">as of ${when(ctx, ctx.now.toISOString())}</span></header>
+<header><a href="${ctx.root === '' ? './' : ctx.root}">autodeploy</a> <span class="updated">as of <time datetime="${ctx.now.toISOString()}">${ctx.now.toISOString().replace('T', ' ').slice(0, 19)} UTC</time></span></header>
 <main>
 ${page.body}
 </main>
@@ -131,20 +135,20 @@ function jobsTable(ctx: PageContext, data: IndexData): string {
   const rows = data.jobs.map((job) => {
     const last = job.lastRun;
     const interval = data.intervals.get(job.name);
-    const next = job.nextRun === undefined ? '<span class="none">not scheduled</span>' : `${when(ctx, job.nextRun)}${interval === undefined ? '' : `<br><small>then every ${formatDuration(interval * 1000)} at most</small>`}`;
+    const next = job.nextRun === undefined ? '<span class="none">not scheduled</span>' : `${when(ctx, job.nextRun)}${interval === undefined ? '' : `<br><small>then about every ${formatDuration(interval * 1000)}</small>`}`;
     const lastCell = job.running
       ? outcome(ctx, 'running')
       : last === undefined ? '<span class="none">never run</span>' : `<a href="${runLink(ctx, job.name, last.run)}">${outcome(ctx, last.outcome)}</a> <small>${formatDuration(last.durationMs)}</small><br><small>${when(ctx, last.endedAt ?? last.startedAt)}</small>`;
     return `<tr class="job${job.enabled ? '' : ' disabled'}" data-job="${text(ctx, job.name)}">
 <th scope="row">${text(ctx, job.name)}<br><small>${text(ctx, job.kind)}${job.enabled ? '' : ' · disabled'}</small>${job.comment === undefined ? '' : `<br><small class="comment">${text(ctx, job.comment)}</small>`}</th>
-<td><code>${text(ctx, job.schedule) || '<span class="none">none</span>'}</code></td>
-<td>${next}</td>
-<td>${lastCell}</td>
-<td>${strip(ctx, job.name, data.runs.get(job.name) ?? [])}</td>
+<td data-label="schedule"><code>${text(ctx, job.schedule) || '<span class="none">none</span>'}</code></td>
+<td data-label="next run">${next}</td>
+<td data-label="last run">${lastCell}</td>
+<td data-label="recent runs">${strip(ctx, job.name, data.runs.get(job.name) ?? [])}</td>
 </tr>`;
   });
   return `<section id="jobs"><h2>Jobs</h2>
-<div class="scroll"><table>
+<div class="scroll"><table class="cards">
 <thead><tr><th scope="col">job</th><th scope="col">schedule</th><th scope="col">next run</th><th scope="col">last run</th><th scope="col">recent runs</th></tr></thead>
 <tbody>
 ${rows.join('\n') || '<tr><td colspan="5" class="none">no job in the table</td></tr>'}
@@ -156,15 +160,15 @@ function checkoutsSection(ctx: PageContext, data: IndexData): string {
   if (status.checkedAt === undefined) return `<section id="checkouts"><h2>Checkouts</h2><p class="none">No check seen yet: the next run of <code>${text(ctx, data.deployJob)}</code> tells.</p></section>`;
   const rows = status.checkouts.map((c) => `<tr data-checkout="${text(ctx, c.path)}">
 <th scope="row"><code>${text(ctx, c.path)}</code>${c.branch === undefined ? '' : `<br><small>${text(ctx, c.branch)}${c.upstream === undefined ? '' : ` → ${text(ctx, c.upstream)}`}</small>`}</th>
-<td><span class="badge v-${/^[a-z-]+$/.test(c.verdict) ? c.verdict : 'other'}">${text(ctx, c.verdict)}</span></td>
-<td>${text(ctx, c.reason)}</td>
-<td class="num">${c.behind} behind · ${c.ahead} ahead</td>
+<td data-label="verdict"><span class="badge v-${/^[a-z-]+$/.test(c.verdict) ? c.verdict : 'other'}">${text(ctx, c.verdict)}</span></td>
+<td data-label="why">${text(ctx, c.reason)}</td>
+<td data-label="commits" class="num">${c.behind} behind · ${c.ahead} ahead</td>
 </tr>`);
   const decision = status.decision === undefined ? '' : `<p class="decision">Next deploy: <strong>${text(ctx, status.decision.action)}</strong>: ${text(ctx, status.decision.reason)}${status.decision.deploy.length === 0 ? '' : ` (deploys ${status.decision.deploy.map((p) => `<code>${text(ctx, p)}</code>`).join(', ')})`}</p>`;
   return `<section id="checkouts"><h2>Checkouts</h2>
 <p><small>as judged by run <a href="${runLink(ctx, data.deployJob, status.run ?? '')}">${text(ctx, status.run)}</a>, ${when(ctx, status.checkedAt)}</small></p>
 ${decision}
-<div class="scroll"><table>
+<div class="scroll"><table class="cards">
 <thead><tr><th scope="col">checkout</th><th scope="col">verdict</th><th scope="col">why</th><th scope="col">commits</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
