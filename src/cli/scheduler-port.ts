@@ -56,6 +56,18 @@ function intervalSeconds(schedule: Schedule, now: Date): number {
 }
 
 export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): SchedulerPort {
+  // node-cron finds a cron job's next run by walking its calendar, a millisecond or more for a
+  // yearly job: a scrape of 100 jobs every few seconds keeps each answer until it is past, for
+  // as long as the job's definition is the same object (a reload makes new ones).
+  const nextRuns = new Map<string, { readonly job: Job; readonly next: Date }>();
+  const nextRunOf = (job: Job, now: Date): Date | undefined => {
+    const known = nextRuns.get(job.name);
+    if (known !== undefined && known.job === job && known.next.getTime() > now.getTime()) return known.next;
+    const next = daemon.nextRun(job.name);
+    if (next === undefined) nextRuns.delete(job.name);
+    else nextRuns.set(job.name, { job, next });
+    return next;
+  };
   return {
     deployJob: DEPLOY_JOB,
     notebookJob: NOTEBOOK_JOB,
@@ -97,8 +109,9 @@ export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): Sch
     },
     jobTimings() {
       const now = new Date();
+      if (nextRuns.size > daemon.jobs.length) for (const name of nextRuns.keys()) if (!daemon.jobs.some((j) => j.name === name)) nextRuns.delete(name);
       return daemon.jobs.map((job) => {
-        const next = daemon.nextRun(job.name);
+        const next = nextRunOf(job, now);
         return {
           name: job.name,
           enabled: job.enabled,

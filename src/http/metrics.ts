@@ -4,7 +4,9 @@
 //
 // Counters and histograms follow what happens (runs ending, the built-in jobs' `finished` event
 // lines); gauges are read from the scheduler's memory when Prometheus asks, so that a scrape
-// reads no file. Every label value is a job name, a checkout path or a fixed word: never a
+// reads no file. The text of the scheduler's series is made again only when one of them changed
+// since the last scrape: with 100 jobs it is most of the answer, and the daemon runs without
+// V8's optimizing compilers (bin/autodeploy-daemon), so making it costs milliseconds and garbage. Every label value is a job name, a checkout path or a fixed word: never a
 // commit, a message or a run id, so that the number of series stays that of the platform.
 // A job's name is the label `name`: `job` is Prometheus' own, the scrape job's.
 
@@ -25,8 +27,11 @@ const FAILED = new Set<string>(['failed', 'timed-out', 'error']);
 const DEPLOY_OUTCOMES: readonly DeployOutcome[] = ['deployed', 'rolled-back', 'held', 'aborted', 'nothing', 'failed', 'pulled', 'locked', 'dry-run'];
 const NOTEBOOK_OUTCOMES: readonly NotebookOutcome[] = ['published', 'unchanged', 'held', 'rolled-back', 'locked', 'failed', 'dry-run'];
 
-/** Seconds: from a run of a few seconds to a deploy that waits out its verification. */
-const RUN_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
+/**
+ * Seconds: from a run of a few seconds to a deploy that waits out its verification. Few
+ * buckets: each is a series per job, and a scrape of 100 jobs must stay cheap.
+ */
+const RUN_BUCKETS = [5, 30, 120, 600, 1800, 3600];
 
 const seconds = (date: Date): number => date.getTime() / 1000;
 
@@ -55,7 +60,12 @@ export interface SchedulerMetricsOptions {
 
 /** The scheduler's metrics: listens to the scheduler from its creation until `close()`. */
 export class SchedulerMetrics {
+  /** the scheduler's own series: rendered again only when one of them changed */
   readonly registry = new Registry();
+  /** the series that change by themselves (the process's, the notebook set's age): rendered at every scrape */
+  readonly live = new Registry();
+  private dirty = true;
+  private cached = '';
   private readonly scheduler: SchedulerPort;
   private readonly now: () => Date;
   private readonly jobStates = new Map<string, JobState>();
@@ -63,6 +73,12 @@ export class SchedulerMetrics {
   private readonly jobsWithSeries = new Set<string>();
   private readonly checkoutsWithSeries = new Set<string>();
   private notebookSetAt: Date | undefined;
+  /**
+   * The value each gauge series was last given. Most do not change between two scrapes, and
+   * prom-client hashes the labels of every set: skipping the unchanged ones keeps a scrape's
+   * garbage (and the daemon's collections, with its small young generation) small.
+   */
+  private readonly written = new Map<Gauge<string>, Map<string, number>>();
   private readonly unsubscribe: () => void;
   private readonly seeding: Promise<void>;
 
@@ -94,7 +110,7 @@ export class SchedulerMetrics {
     this.scheduler = options.scheduler;
     this.now = options.now;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.live });
 
     this.runs = new Counter({ name: 'autodeploy_job_runs_total', help: 'Runs of each job by how they ended (succeeded, failed, timed-out, skipped, error, interrupted).', labelNames: ['name', 'outcome'], registers });
     this.runDuration = new Histogram({ name: 'autodeploy_job_run_duration_seconds', help: 'How long the runs of each job took (skipped runs excluded).', labelNames: ['name'], buckets: RUN_BUCKETS, registers });
@@ -121,7 +137,7 @@ export class SchedulerMetrics {
 
     this.notebooks = new Counter({ name: 'autodeploy_notebook_publishes_total', help: 'Runs of the notebook job by their outcome.', labelNames: ['outcome'], registers });
     this.notebookSet = new Gauge({ name: 'autodeploy_notebook_set_timestamp_seconds', help: 'When the notebook set in place was made (0: no notebook run seen since the scheduler started).', registers });
-    this.notebookAge = new Gauge({ name: 'autodeploy_notebook_set_age_seconds', help: 'Age of the notebook set in place (NaN: not known yet).', registers });
+    this.notebookAge = new Gauge({ name: 'autodeploy_notebook_set_age_seconds', help: 'Age of the notebook set in place (NaN: not known yet).', registers: [this.live] });
 
     for (const outcome of DEPLOY_OUTCOMES) this.deploys.inc({ outcome }, 0);
     for (const outcome of NOTEBOOK_OUTCOMES) this.notebooks.inc({ outcome }, 0);
@@ -139,7 +155,12 @@ export class SchedulerMetrics {
   async render(): Promise<string> {
     await this.seeding;
     this.refresh();
-    return this.registry.metrics();
+    if (this.dirty) {
+      // Cleared first: a run that ends while the text is made marks it for the next scrape.
+      this.dirty = false;
+      this.cached = await this.registry.metrics();
+    }
+    return `${this.cached}${await this.live.metrics()}`;
   }
 
   close(): void {
@@ -179,13 +200,16 @@ export class SchedulerMetrics {
   }
 
   private countRun(job: string, outcome: string): void {
-    if (COUNTED_RUN_OUTCOMES.has(outcome)) this.runs.inc({ name: job, outcome });
+    if (!COUNTED_RUN_OUTCOMES.has(outcome)) return;
+    this.runs.inc({ name: job, outcome });
+    this.dirty = true;
   }
 
   private runEnded(run: RunEnded): void {
     this.countRun(run.job, run.outcome);
     if (run.outcome === 'skipped' || run.outcome === 'interrupted') return;
     this.runDuration.observe({ name: run.job }, run.durationMs / 1000);
+    this.dirty = true;
     const state = this.state(run.job);
     const ended = (Date.parse(run.startedAt) + run.durationMs) / 1000;
     if (run.outcome === 'succeeded') {
@@ -203,10 +227,12 @@ export class SchedulerMetrics {
     const outcome = event.fields['outcome'];
     if (event.event === 'deploy.finished' && typeof outcome === 'string' && (DEPLOY_OUTCOMES as readonly string[]).includes(outcome)) {
       this.deploys.inc({ outcome });
+      this.dirty = true;
       const duration = event.fields['durationMs'];
       if (typeof duration === 'number' && Number.isFinite(duration)) this.deployDuration.observe(duration / 1000);
     } else if (event.event === 'notebooks.finished' && typeof outcome === 'string' && (NOTEBOOK_OUTCOMES as readonly string[]).includes(outcome)) {
       this.notebooks.inc({ outcome });
+      this.dirty = true;
       const version = event.fields['version'];
       if (typeof version === 'string') this.notebookSetAt = notebookSetTime(version) ?? this.notebookSetAt;
     }
@@ -223,63 +249,85 @@ export class SchedulerMetrics {
       if (!this.jobsWithSeries.has(t.name)) {
         this.jobsWithSeries.add(t.name);
         for (const outcome of RUN_OUTCOMES) this.runs.inc({ name: t.name, outcome }, 0);
+        this.dirty = true;
       }
       const state = this.state(t.name);
-      if (state.lastSuccess === undefined) this.lastSuccess.remove(job);
-      else this.lastSuccess.set(job, state.lastSuccess);
-      if (state.lastFailure === undefined) this.lastFailure.remove(job);
-      else this.lastFailure.set(job, state.lastFailure);
-      this.consecutiveFailures.set(job, state.consecutiveFailures);
-      if (t.nextRun === undefined) this.nextRun.remove(job);
-      else this.nextRun.set(job, seconds(t.nextRun));
-      if (t.intervalSeconds === undefined) this.interval.remove(job);
-      else this.interval.set(job, t.intervalSeconds);
-      this.since.set(job, seconds(t.since));
-      this.running.set(job, t.running ? 1 : 0);
+      const key = t.name;
+      if (state.lastSuccess === undefined) this.unset(this.lastSuccess, job, key);
+      else this.put(this.lastSuccess, job, key, state.lastSuccess);
+      if (state.lastFailure === undefined) this.unset(this.lastFailure, job, key);
+      else this.put(this.lastFailure, job, key, state.lastFailure);
+      this.put(this.consecutiveFailures, job, key, state.consecutiveFailures);
+      if (t.nextRun === undefined) this.unset(this.nextRun, job, key);
+      else this.put(this.nextRun, job, key, seconds(t.nextRun));
+      if (t.intervalSeconds === undefined) this.unset(this.interval, job, key);
+      else this.put(this.interval, job, key, t.intervalSeconds);
+      this.put(this.since, job, key, seconds(t.since));
+      this.put(this.running, job, key, t.running ? 1 : 0);
     }
 
     const status = this.scheduler.deployStatus();
-    this.lastCheck.set(status.checkedAt === undefined ? 0 : Date.parse(status.checkedAt) / 1000);
+    this.put(this.lastCheck, {}, '', status.checkedAt === undefined ? 0 : Date.parse(status.checkedAt) / 1000);
     const checkouts = new Set(status.checkouts.map((c) => c.path));
     for (const path of this.checkoutsWithSeries) {
       if (checkouts.has(path)) continue;
       this.checkoutsWithSeries.delete(path);
-      for (const verdict of VERDICTS) this.verdict.remove({ checkout: path, verdict });
-      this.behind.remove({ checkout: path });
-      this.ahead.remove({ checkout: path });
+      for (const verdict of VERDICTS) this.unset(this.verdict, { checkout: path, verdict }, `${path}\u0000${verdict}`);
+      this.unset(this.behind, { checkout: path }, path);
+      this.unset(this.ahead, { checkout: path }, path);
     }
     for (const c of status.checkouts) {
       this.checkoutsWithSeries.add(c.path);
-      for (const verdict of VERDICTS) this.verdict.set({ checkout: c.path, verdict }, c.verdict === verdict ? 1 : 0);
-      this.behind.set({ checkout: c.path }, c.behind);
-      this.ahead.set({ checkout: c.path }, c.ahead);
+      for (const verdict of VERDICTS) this.put(this.verdict, { checkout: c.path, verdict }, `${c.path}\u0000${verdict}`, c.verdict === verdict ? 1 : 0);
+      this.put(this.behind, { checkout: c.path }, c.path, c.behind);
+      this.put(this.ahead, { checkout: c.path }, c.path, c.ahead);
     }
     const deployed = status.history.find((e) => e.outcome === 'deployed');
-    this.lastDeploy.set(deployed === undefined ? 0 : Date.parse(deployed.endedAt) / 1000);
+    this.put(this.lastDeploy, {}, '', deployed === undefined ? 0 : Date.parse(deployed.endedAt) / 1000);
     const last = status.history[0];
-    for (const outcome of DEPLOY_OUTCOMES) this.lastDeployOutcome.set({ outcome }, last?.outcome === outcome ? 1 : 0);
+    for (const outcome of DEPLOY_OUTCOMES) this.put(this.lastDeployOutcome, { outcome }, outcome, last?.outcome === outcome ? 1 : 0);
 
     const health = this.scheduler.configHealth?.();
     if (health !== undefined) {
-      this.configValid.set(health.valid ? 1 : 0);
-      this.configProblems.set(health.problems);
-      this.refused.set(health.refused);
+      this.put(this.configValid, {}, '', health.valid ? 1 : 0);
+      this.put(this.configProblems, {}, '', health.problems);
+      this.put(this.refused, {}, '', health.refused);
     }
 
     if (this.notebookSetAt === undefined) {
-      this.notebookSet.set(0);
+      this.put(this.notebookSet, {}, '', 0);
       this.notebookAge.set(Number.NaN);
     } else {
-      this.notebookSet.set(seconds(this.notebookSetAt));
+      this.put(this.notebookSet, {}, '', seconds(this.notebookSetAt));
       this.notebookAge.set(Math.max(0, seconds(now) - seconds(this.notebookSetAt)));
     }
+  }
+
+  private put(gauge: Gauge<string>, labels: Record<string, string>, key: string, value: number): void {
+    let values = this.written.get(gauge);
+    if (values === undefined) {
+      values = new Map();
+      this.written.set(gauge, values);
+    }
+    if (values.get(key) === value) return;
+    values.set(key, value);
+    gauge.set(labels, value);
+    this.dirty = true;
+  }
+
+  private unset(gauge: Gauge<string>, labels: Record<string, string>, key: string): void {
+    const values = this.written.get(gauge);
+    if (values?.delete(key) !== true) return;
+    gauge.remove(labels);
+    this.dirty = true;
   }
 
   private dropJob(job: string): void {
     this.jobsWithSeries.delete(job);
     this.jobStates.delete(job);
     for (const outcome of COUNTED_RUN_OUTCOMES) this.runs.remove({ name: job, outcome });
-    for (const gauge of [this.lastSuccess, this.lastFailure, this.consecutiveFailures, this.nextRun, this.interval, this.since, this.running]) gauge.remove({ name: job });
+    for (const gauge of [this.lastSuccess, this.lastFailure, this.consecutiveFailures, this.nextRun, this.interval, this.since, this.running]) this.unset(gauge, { name: job }, job);
     this.runDuration.remove({ name: job });
+    this.dirty = true;
   }
 }
