@@ -6,10 +6,28 @@ import { DaemonServices } from '../../src/cli/daemon-services.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 import { VERSION } from '../../src/cli/version.js';
 import { formatEventLine, type EventData } from '../../src/core/event-line.js';
-import { connectDocker, dockerJobContainers } from '../../src/docker/job-containers.js';
+import type { JobContainers } from '../../src/core/ports.js';
 import { localCommands } from '../../src/process/local-commands.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { DEFAULTS_FILE, makeScratch, type Scratch } from './scheduler-env.js';
+
+/**
+ * The jobs here are commands run in the scheduler: the daemon only asks the engine who it is and
+ * which runs it left, and is told that it is no container and left none.
+ */
+export const NO_CONTAINERS: JobContainers = {
+  self: async () => undefined,
+  list: async () => [],
+  inspect: async () => undefined,
+  create: async () => {
+    throw new Error('this scheduler runs no container');
+  },
+  start: async () => undefined,
+  output: async function* () {},
+  wait: async () => 0,
+  stop: async () => undefined,
+  remove: async () => undefined,
+};
 
 export const READ_TOKEN = 'status-read-token-0123456789abcdef';
 
@@ -44,7 +62,7 @@ export async function startObservedScheduler(options: { jobs: string; env?: read
     envFile: scratch.envFile,
     defaultsFile: DEFAULTS_FILE,
     processEnv: env,
-    containers: dockerJobContainers(connectDocker()),
+    containers: NO_CONTAINERS,
     local: localCommands(env),
     heartbeatMs: 500,
     stopGraceSeconds: 1,
