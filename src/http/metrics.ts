@@ -1,6 +1,6 @@
-// GET /metrics: the scheduler in Prometheus' text format, by prom-client. Imported only by the
-// HTTP server, itself loaded only when the scheduler has a port, so that a scheduler without it
-// never holds prom-client in memory.
+// GET /metrics: the scheduler in Prometheus' text format, by prom-client. The HTTP server
+// imports this at the first scrape, so that a scheduler that nothing scrapes (or that has no
+// port) never holds prom-client in memory; counting starts then.
 //
 // Counters and histograms follow what happens (runs ending, the built-in jobs' `finished` event
 // lines); gauges are read from the scheduler's memory when Prometheus asks, so that a scrape
@@ -60,6 +60,7 @@ export interface SchedulerMetricsOptions {
 
 /** The scheduler's metrics: listens to the scheduler from its creation until `close()`. */
 export class SchedulerMetrics {
+  readonly contentType = METRICS_CONTENT_TYPE;
   /** the scheduler's own series: rendered again only when one of them changed */
   readonly registry = new Registry();
   /** the series that change by themselves (the process's, the notebook set's age): rendered at every scrape */

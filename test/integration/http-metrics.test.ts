@@ -66,6 +66,8 @@ describe('the metrics of a running scheduler', () => {
         `- name: slow\n  schedule: "@yearly"\n  command: sleep 1\n` +
         `- name: broken\n  schedule: "every so often"\n  command: echo never\n`,
     );
+    // Metrics begin with the first scrape, as Prometheus' would.
+    await scrape(s.base);
     for (let i = 0; i < 2; i++) {
       const end = ended(s.daemon, 'fails');
       s.daemon.trigger('fails');
