@@ -9,6 +9,10 @@
 // V8's optimizing compilers (bin/autodeploy-daemon), so making it costs milliseconds and garbage. Every label value is a job name, a checkout path or a fixed word: never a
 // commit, a message or a run id, so that the number of series stays that of the platform.
 // A job's name is the label `name`: `job` is Prometheus' own, the scrape job's.
+//
+// One file of over 300 lines: it is one exposition. Each family is declared, fed from the
+// scheduler's events and read from its memory here, and the label sets it starts, keeps and drops
+// must agree; split, a family's pieces would live in different files.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERDICTS } from '../core/checkout.js';
