@@ -25,6 +25,8 @@ interface ChildResult {
   /** a run ended before every scrape */
   readonly busyLatencies: readonly number[];
   readonly bytes: number;
+  /** CPU time of the scheduler's process over each phase of scrapes */
+  readonly cpuMs: { readonly quiet: number; readonly busy: number };
   readonly bootKb: number;
   readonly firstHourKb: number;
   readonly laterKb: number;
@@ -116,6 +118,7 @@ export const scrapeSection: Section = {
       { metric: 'GET /metrics, 100 jobs, 20 checkouts (p99)', measured: ms(p99), baseline: '', target: `< ${P99_TARGET_MS} ms`, verdict: p99 < P99_TARGET_MS ? 'PASS' : 'MISS' },
       { metric: 'same, a run ending before each scrape (p50)', measured: ms(median(r.busyLatencies)), baseline: '', target: '', verdict: 'info' },
       { metric: 'same, a run ending before each scrape (p99)', measured: ms(busyP99), baseline: '', target: `< ${P99_TARGET_MS} ms`, verdict: busyP99 < P99_TARGET_MS ? 'PASS' : 'MISS' },
+      { metric: 'scheduler CPU per scrape, quiet / a run ending before each', measured: `${ms(r.cpuMs.quiet / (WARM_UPS + LATENCY_SAMPLES))} / ${ms(r.cpuMs.busy / (WARM_UPS + LATENCY_SAMPLES))}`, baseline: '', target: '', verdict: 'info' },
       { metric: 'answer size', measured: `${(r.bytes / 1024).toFixed(0)} KB`, baseline: '', target: '', verdict: 'info' },
       { metric: 'RSS with the server, 100 jobs, 50 scrapes', measured: mb(r.bootKb), baseline: '', target: '< 80.0 MB', verdict: r.bootKb < 80 * 1024 ? 'PASS' : 'MISS' },
       { metric: 'RSS after 1 simulated hour', measured: mb(r.firstHourKb), baseline: '', target: '', verdict: 'info' },
