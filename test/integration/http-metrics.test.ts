@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { formatEventLine, type EventData } from '../../src/core/event-line.js';
 import type { RunReport } from '../../src/scheduler/run-job.js';
 import type { Daemon } from '../../src/scheduler/daemon.js';
 import { startObservedScheduler, type ObservedScheduler } from '../helpers/observed-scheduler.js';
@@ -94,7 +95,14 @@ describe('the metrics of a running scheduler', () => {
       { type: 'finished', outcome: 'rolled-back', message: 'deploy rolled back: proxy is unhealthy', endedAt: new Date().toISOString(), durationMs: 42_000, exitCode: 1 },
     ]);
 
+    const published = { type: 'finished', outcome: 'published', message: 'published 12 notebooks', endedAt: new Date().toISOString(), durationMs: 900, exitCode: 0, version: '20261130-120000-3f2a9c1b', previous: undefined, changes: { added: 12, changed: 0, removed: 0 } };
+    s.daemon.emit('output', { job: 'notebookdeploy', run: 'run-notebooks-1' }, { stream: 'stdout', text: formatEventLine('notebooks', published as EventData, 'published 12 notebooks') });
+
     const text = await scrape(s.base);
+    expect(value(text, 'autodeploy_notebook_publishes_total{outcome="published"}')).toBe(1);
+    expect(value(text, 'autodeploy_notebook_publishes_total{outcome="failed"}')).toBe(0);
+    expect(value(text, 'autodeploy_notebook_set_timestamp_seconds')).toBe(Date.parse('2026-11-30T12:00:00Z') / 1000);
+    expect(value(text, 'autodeploy_notebook_set_age_seconds')).toBeGreaterThan(0);
     expect(value(text, 'autodeploy_job_runs_total{name="fails",outcome="failed"}')).toBe(2);
     expect(value(text, 'autodeploy_job_runs_total{name="fails",outcome="succeeded"}')).toBe(0);
     expect(value(text, 'autodeploy_job_consecutive_failures{name="fails"}')).toBe(2);
