@@ -21,8 +21,9 @@ engine:
 
 # npm writes node_modules/.package-lock.json on every install, so its age
 # against package-lock.json says whether node_modules is current.
+# The browser tests drive Debian's chromium: no npm package may download a browser of its own.
 $(NPM_STAMP): package-lock.json package.json
-	npm ci --no-audit --no-fund
+	PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	@touch $@
 
 build: deps

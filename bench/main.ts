@@ -13,12 +13,13 @@ import { checkoutsSection } from './checkouts.js';
 import { latencySection } from './latency.js';
 import { memorySection } from './memory.js';
 import { pushToDeploySection } from './push-to-deploy.js';
+import { scrapeSection } from './scrape.js';
 import { runCommand } from './processes.js';
 import { BenchUnavailable, type BenchContext, type ResultRow, type Section } from './section.js';
 import { renderTable } from './table.js';
 
 /** Every section, in the order they run. Add a new one here. */
-const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection, pushToDeploySection];
+const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection, pushToDeploySection, scrapeSection];
 
 const interrupt = new AbortController();
 
@@ -39,8 +40,11 @@ async function findDockerCli(): Promise<string> {
   return 'docker';
 }
 
-async function preflight(): Promise<{ context: BenchContext; engine: string; cliVersion: string }> {
+async function preflight(needsDocker: boolean): Promise<{ context: BenchContext; engine: string; cliVersion: string }> {
   const docker: Docker = connectDocker();
+  if (!needsDocker) {
+    return { context: { repoRoot: REPO_ROOT, docker, dockerCli: 'docker', testImage: TEST_IMAGE, cleanups: new Cleanups(), signal: interrupt.signal }, engine: 'not needed', cliVersion: 'not needed' };
+  }
   let engine: string;
   try {
     const version = await Promise.race([
@@ -68,9 +72,12 @@ async function preflight(): Promise<{ context: BenchContext; engine: string; cli
 }
 
 async function main(): Promise<number> {
+  // `npm run bench -- ssh` runs only the sections whose name contains "ssh".
+  const wanted = process.argv.slice(2).map((w) => w.toLowerCase());
+  const sections = SECTIONS.filter((section) => wanted.length === 0 || wanted.some((w) => section.name.toLowerCase().includes(w)));
   let setup;
   try {
-    setup = await preflight();
+    setup = await preflight(sections.some((section) => section.needsDocker !== false));
   } catch (error) {
     say(`bench: cannot run: ${(error as Error).message}`);
     return 2;
@@ -88,9 +95,6 @@ async function main(): Promise<number> {
 
   const verdicts: ResultRow['verdict'][] = [];
   const failed: string[] = [];
-  // `npm run bench -- ssh` runs only the sections whose name contains "ssh".
-  const wanted = process.argv.slice(2).map((w) => w.toLowerCase());
-  const sections = SECTIONS.filter((section) => wanted.length === 0 || wanted.some((w) => section.name.toLowerCase().includes(w)));
   for (const section of sections) {
     say();
     say(`== ${section.name} ==`);

@@ -36,6 +36,8 @@ export interface BenchContext {
 
 export interface Section {
   readonly name: string;
+  /** false: runs without a Docker engine or the test image (default true) */
+  readonly needsDocker?: boolean;
   run(context: BenchContext): Promise<SectionResult>;
 }
 

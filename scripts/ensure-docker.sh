@@ -5,7 +5,10 @@
 # and the engine, and prints nothing.
 set -euo pipefail
 
-readonly PACKAGES=(docker.io docker-compose git openssh-client openssh-server mmdebstrap busybox-static tini logrotate acl)
+# prometheus (promtool, and a server the tests start on 127.0.0.1 to scrape a scheduler) and
+# chromium (the status page's browser tests): the tests run the binaries themselves and never
+# use the package's own service.
+readonly PACKAGES=(docker.io docker-compose git openssh-client openssh-server mmdebstrap busybox-static tini logrotate acl prometheus chromium)
 readonly PIDFILE=/var/run/dockerd-ci.pid
 readonly LOGFILE=/var/log/dockerd-ci.log
 readonly DEADLINE_SECONDS=${DOCKERD_START_TIMEOUT:-60}

@@ -2,8 +2,9 @@
 // neither knows the other.
 
 import type { DeployStatusTracker } from '../core/deploy-snapshot.js';
-import type { Job } from '../core/job.js';
-import type { RunResult, SchedulerPort, StartAnswer } from '../core/scheduler-port.js';
+import type { Job, Schedule } from '../core/job.js';
+import { nextRuns } from '../core/next-runs.js';
+import type { RunResult, SchedulerListener, SchedulerPort, StartAnswer } from '../core/scheduler-port.js';
 import { readLogs } from '../logging/read-logs.js';
 import type { Daemon, LaunchAnswer } from '../scheduler/daemon.js';
 import type { RunReport } from '../scheduler/run-job.js';
@@ -35,7 +36,38 @@ function rollbackVariant(job: Job): Job {
   return { ...job, container: { ...job.container, command: [...job.container.command, '--rollback'] } };
 }
 
+/**
+ * A schedule's longest gap between two of its next runs, which is what "twice its interval"
+ * means for a cron schedule that is not regular (weekdays only). Kept per schedule: a scrape
+ * asks for every job every few seconds, and the calendar work is the same each time.
+ */
+const intervals = new Map<string, number>();
+const INTERVAL_SAMPLES = 8;
+function intervalSeconds(schedule: Schedule, now: Date): number {
+  if (schedule.kind === 'every') return schedule.intervalMs / 1000;
+  const key = `${schedule.timezone ?? ''}\u0000${schedule.expression}`;
+  const known = intervals.get(key);
+  if (known !== undefined) return known;
+  const runs = nextRuns(schedule, now, INTERVAL_SAMPLES);
+  let longest = 0;
+  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
+  intervals.set(key, longest);
+  return longest;
+}
+
 export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): SchedulerPort {
+  // node-cron finds a cron job's next run by walking its calendar, a millisecond or more for a
+  // yearly job: a scrape of 100 jobs every few seconds keeps each answer until it is past, for
+  // as long as the job's definition is the same object (a reload makes new ones).
+  const nextRuns = new Map<string, { readonly job: Job; readonly next: Date }>();
+  const nextRunOf = (job: Job, now: Date): Date | undefined => {
+    const known = nextRuns.get(job.name);
+    if (known !== undefined && known.job === job && known.next.getTime() > now.getTime()) return known.next;
+    const next = daemon.nextRun(job.name);
+    if (next === undefined) nextRuns.delete(job.name);
+    else nextRuns.set(job.name, { job, next });
+    return next;
+  };
   return {
     deployJob: DEPLOY_JOB,
     notebookJob: NOTEBOOK_JOB,
@@ -74,6 +106,38 @@ export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): Sch
     },
     rollbackNotebooks(request) {
       return answer(daemon.start(NOTEBOOK_JOB, request, rollbackVariant));
+    },
+    jobTimings() {
+      const now = new Date();
+      if (nextRuns.size > daemon.jobs.length) for (const name of nextRuns.keys()) if (!daemon.jobs.some((j) => j.name === name)) nextRuns.delete(name);
+      return daemon.jobs.map((job) => {
+        const next = nextRunOf(job, now);
+        return {
+          name: job.name,
+          enabled: job.enabled,
+          running: daemon.running(job.name),
+          nextRun: next,
+          intervalSeconds: job.enabled && job.schedule !== null && next !== undefined ? intervalSeconds(job.schedule, now) : undefined,
+          since: daemon.keptSince(job.name) ?? now,
+        };
+      });
+    },
+    configHealth() {
+      const problems = daemon.configIssues.length;
+      return { valid: problems === 0 && daemon.config !== undefined, problems, refused: daemon.config?.refused.length ?? 0 };
+    },
+    subscribe(listener: SchedulerListener) {
+      const onRun = (report: RunReport): void => listener.runEnded?.({ ...result(report), startedAt: report.startedAt.toISOString() });
+      const onSkip = (job: string): void => listener.runSkipped?.(job);
+      const onOutput = (run: { job: string; run: string }, line: { stream: 'stdout' | 'stderr'; text: string }): void => listener.output?.(run, line);
+      daemon.on('run', onRun);
+      daemon.on('skipped', onSkip);
+      daemon.on('output', onOutput);
+      return () => {
+        daemon.off('run', onRun);
+        daemon.off('skipped', onSkip);
+        daemon.off('output', onOutput);
+      };
     },
     deployStatus: () => tracker.snapshot(),
     deployHistory: () => tracker.snapshot().history,

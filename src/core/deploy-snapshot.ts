@@ -40,6 +40,12 @@ export interface DeployHistoryEntry {
   /** the checkouts the run moved, and the commits it brought */
   readonly pulled: readonly { readonly path: string; readonly from: string; readonly to: string; readonly commits: readonly { readonly commit: string; readonly subject: string }[] }[];
   readonly decision: string | undefined;
+  /** the services restarted or recreated; absent in entries kept by older schedulers */
+  readonly restarted?: readonly string[] | undefined;
+  /** how the verification ended: ok, and the verify outcome (healthy, timed-out, crash-loop…) */
+  readonly verification?: { readonly ok: boolean; readonly outcome: string; readonly waitedMs: number } | undefined;
+  /** the rollback of a deploy that failed: whether every checkout went back, and why it was rolled back */
+  readonly rollback?: { readonly ok: boolean; readonly reason: string } | undefined;
 }
 
 export interface DeployStatusSnapshot {
@@ -67,6 +73,9 @@ interface Pending {
   checkouts: CheckoutStatus[];
   pulled: DeployHistoryEntry['pulled'][number][];
   decision: DecisionStatus | undefined;
+  restarted?: string[];
+  verification?: NonNullable<DeployHistoryEntry['verification']>;
+  rollback?: NonNullable<DeployHistoryEntry['rollback']>;
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -139,6 +148,18 @@ export class DeployStatusTracker {
         pending.pulled.push({ path: text(f['path']) ?? '', from: text(f['from']) ?? '', to: text(f['to']) ?? '', commits });
         return undefined;
       }
+      case 'deploy.restarted':
+      case 'deploy.deployed': {
+        const services = texts(f[event.event === 'deploy.restarted' ? 'services' : 'restarted']);
+        pending.restarted = [...new Set([...(pending.restarted ?? []), ...services])];
+        return undefined;
+      }
+      case 'deploy.verified':
+        pending.verification = { ok: f['ok'] === true, outcome: text(f['outcome']) ?? '', waitedMs: count(f['waitedMs']) };
+        return undefined;
+      case 'deploy.rolled-back':
+        pending.rollback = { ok: f['ok'] === true, reason: text(f['reason']) ?? '' };
+        return undefined;
       case 'deploy.finished': {
         const entry: DeployHistoryEntry = {
           run,
@@ -149,6 +170,9 @@ export class DeployStatusTracker {
           exitCode: count(f['exitCode']),
           pulled: pending.pulled,
           decision: pending.decision?.action,
+          ...(pending.restarted === undefined ? {} : { restarted: pending.restarted }),
+          ...(pending.verification === undefined ? {} : { verification: pending.verification }),
+          ...(pending.rollback === undefined ? {} : { rollback: pending.rollback }),
         };
         this.pending.delete(run);
         this.current = { ...this.current, history: [entry, ...this.current.history.filter((e) => e.run !== run)].slice(0, DEPLOY_HISTORY_KEEP) };

@@ -49,7 +49,7 @@ export interface RunOutputLine {
   readonly text: string;
 }
 
-export interface SchedulerPort {
+export interface SchedulerPort extends SchedulerObservation {
   /** the job running deploys (`autodeploy`), when the job table has one */
   readonly deployJob: string;
   readonly notebookJob: string;
@@ -64,4 +64,51 @@ export interface SchedulerPort {
   /** the last check's verdicts and decision, and the deploy history, from memory */
   deployStatus(): DeployStatusSnapshot;
   deployHistory(): readonly DeployHistoryEntry[];
+}
+
+/** A job's times, from the scheduler's memory (no file is read): what a scrape asks every few seconds. */
+export interface JobTiming {
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly running: boolean;
+  /** undefined: not scheduled (disabled, no schedule, or a trigger's target) */
+  readonly nextRun: Date | undefined;
+  /** the longest gap between two of the next runs; undefined when not scheduled */
+  readonly intervalSeconds: number | undefined;
+  /** since when this scheduler keeps the job (its start, or the reload that added it) */
+  readonly since: Date;
+}
+
+/** Whether the configuration in force is the file as it is now. */
+export interface ConfigHealth {
+  /** false: the last read of env.local (or a job file) was refused and the previous table runs */
+  readonly valid: boolean;
+  readonly problems: number;
+  /** jobs refused on their own (Config.refused) while every other job runs */
+  readonly refused: number;
+}
+
+/** What a run ended as, with its start: for the metrics of runs. */
+export interface RunEnded extends RunResult {
+  readonly startedAt: string;
+}
+
+/** What the scheduler tells as it goes; every member is optional. */
+export interface SchedulerListener {
+  runEnded?(run: RunEnded): void;
+  /** a run came due while the previous one was going, and was not started */
+  runSkipped?(job: string): void;
+  /** each line a run writes (the built-in jobs' event lines among them) */
+  output?(run: { readonly job: string; readonly run: string }, line: { readonly stream: 'stdout' | 'stderr'; readonly text: string }): void;
+}
+
+/**
+ * What metrics and the status page ask of the scheduler besides the port above. Optional, so
+ * that a scheduler (or a test's stand-in) without them still serves the API.
+ */
+export interface SchedulerObservation {
+  jobTimings?(): readonly JobTiming[];
+  configHealth?(): ConfigHealth;
+  /** returns the function that stops listening */
+  subscribe?(listener: SchedulerListener): () => void;
 }

@@ -1,4 +1,5 @@
-// The scheduler's HTTP server: webhooks under /hooks/, the API under /api/v1, and /healthz.
+// The scheduler's HTTP server: webhooks under /hooks/, the API under /api/v1, /healthz, the
+// metrics at /metrics and the status page at /.
 // Loaded by the CLI only when AUTODEPLOY_HTTP_PORT is set, so that a scheduler without it
 // does not carry the server's code in memory.
 //
@@ -13,6 +14,7 @@ import type { ApiToken } from '../core/api-tokens.js';
 import { maskJsonLine, type Masker } from '../core/mask.js';
 import type { SchedulerPort } from '../core/scheduler-port.js';
 import { apiRoutes } from './api.js';
+import type { SchedulerMetrics } from './metrics.js';
 import { Webhooks } from './webhooks.js';
 
 export interface HttpServerOptions {
@@ -46,6 +48,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const log = options.log;
   const webhooks = new Webhooks({ scheduler: options.scheduler, secret: options.webhookSecret, checkouts: options.checkouts, log });
   const app = new Hono();
+  const now = options.now ?? (() => new Date());
+  // prom-client and the status page are loaded when first asked for: a platform that neither
+  // scrapes nor looks keeps the daemon's memory for its jobs. Metrics begin with the first
+  // scrape, as a counter that Prometheus has not yet seen would anyway; the last success and
+  // failure of each job come from the run history.
+  let metrics: Promise<SchedulerMetrics> | undefined;
+  const loadMetrics = (): Promise<SchedulerMetrics> => {
+    metrics ??= import('./metrics.js').then((m) => new m.SchedulerMetrics({ scheduler: options.scheduler, now }));
+    return metrics;
+  };
+  let statusPage: Promise<Hono> | undefined;
+  const loadStatusPage = (): Promise<Hono> => {
+    statusPage ??= import('./status-page.js').then((m) => m.statusRoutes({ scheduler: options.scheduler, tokens: options.tokens, mask: options.mask, log, now }));
+    return statusPage;
+  };
 
   // Every JSON answer is masked as a log line is: a verdict or a run's output may quote a secret.
   app.use('*', async (c, next) => {
@@ -63,6 +80,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.post('/hooks/:provider', (c) => webhooks.handle(c));
   app.route('/api/v1', apiRoutes({ scheduler: options.scheduler, tokens: options.tokens, log, now: options.now ?? (() => new Date()) }));
+  // No token: Prometheus scrapes it on the platform's network; it names jobs and checkouts only.
+  app.get('/metrics', async (c) => {
+    const m = await loadMetrics();
+    return c.body(await m.render(), 200, { 'content-type': m.contentType });
+  });
+  for (const path of ['/', '/runs/:job/:run', '/login', '/assets/:file']) app.on(['GET', 'POST'], path, async (c) => (await loadStatusPage()).fetch(c.req.raw));
   app.notFound((c) => c.json({ error: 'not-found', reason: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     log.error({ err: error, method: c.req.method, path: c.req.path }, 'HTTP request failed inside the scheduler');
@@ -80,12 +103,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  log.info({ host: options.host, port }, `HTTP server listening on ${options.host}:${port} (webhooks /hooks/, API /api/v1)`);
+  log.info({ host: options.host, port }, `HTTP server listening on ${options.host}:${port} (webhooks /hooks/, API /api/v1, metrics /metrics, status page /)`);
   return {
     port,
     webhooks,
     close: () =>
       new Promise<void>((resolve) => {
+        void metrics?.then((m) => m.close());
         server.close(() => resolve());
         // Keep-alive sockets of idle clients would hold the close for their timeout.
         if ('closeAllConnections' in server) server.closeAllConnections();

@@ -63,6 +63,10 @@ export interface DaemonEvents {
   run: [RunReport];
   reload: [TimerChanges];
   'reload-failed': [readonly ConfigIssue[]];
+  /** a run came due while the previous run of the job was going: none was started */
+  skipped: [string];
+  /** each output line of each run the daemon follows (for metrics; `onOutput` sees them first) */
+  output: [{ readonly job: string; readonly run: string }, OutputLine];
 }
 
 /**
@@ -85,6 +89,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private reloadWhenBooted = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
+  /** when each job of the table came into it: the scheduler's start, or the reload that added it */
+  private readonly jobSince = new Map<string, Date>();
   private logs!: LogFiles;
   private log!: Logger;
   private history!: RunHistory;
@@ -127,6 +133,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const current = this.inFlight.get(job.name);
     if (current !== undefined) return { kind: 'busy', current };
     return { kind: 'started', result: this.launch(variant === undefined ? job : variant(job), request) };
+  }
+
+  /** The problems of the last read of env.local; empty when it was valid. */
+  get configIssues(): readonly ConfigIssue[] {
+    return this.problems;
+  }
+
+  /** Since when this scheduler keeps the job (its start, or the reload that added it). */
+  keptSince(jobName: string): Date | undefined {
+    return this.jobSince.get(jobName);
   }
 
   /** The settings in force (of the last valid configuration). */
@@ -227,6 +243,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.loaded = config;
     this.problems = [];
     void this.followJobFiles(config.settings.jobsDir);
+    const names = new Set(config.jobs.map((job) => job.name));
+    for (const name of this.jobSince.keys()) if (!names.has(name)) this.jobSince.delete(name);
+    for (const name of names) if (!this.jobSince.has(name)) this.jobSince.set(name, this.now());
     this.logs.setSecrets(config.secrets);
     for (const warning of config.warnings) this.log.warn({ file: warning.file, line: warning.line }, formatIssue(warning));
     const changes = this.timers.apply(config.jobs);
@@ -347,6 +366,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Same mutex as the container name, checked here first so that no engine round-trip is spent.
       this.logs.job(job.name).warn({ outcome: 'skipped' }, 'run skipped: the previous run is still running');
       this.log.warn({ job: job.name }, 'run skipped: the previous run is still running');
+      this.emit('skipped', job.name);
       return current;
     }
     if (origin === 'onstart') this.logs.job(job.name).info({ onstart: true }, 'run on start (onstart: true)');
@@ -363,10 +383,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private outputOf(job: string): ((line: OutputLine, run: string) => void) | undefined {
     const onOutput = this.options.onOutput;
-    if (onOutput === undefined) return undefined;
+    if (onOutput === undefined && this.listenerCount('output') === 0) return undefined;
     return (line, run) => {
       try {
-        onOutput({ job, run }, line);
+        onOutput?.({ job, run }, line);
+        this.emit('output', { job, run }, line);
       } catch (error) {
         // A listener's fault must not stop the run's output from being logged.
         this.log.error({ err: error, job }, 'a listener of run output failed');

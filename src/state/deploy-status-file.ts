@@ -34,6 +34,9 @@ const SnapshotSchema = z.object({
       exitCode: z.number(),
       pulled: z.array(z.object({ path: z.string(), from: z.string(), to: z.string(), commits: z.array(z.object({ commit: z.string(), subject: z.string() })) })),
       decision: opt(z.string()),
+      restarted: opt(z.array(z.string())),
+      verification: opt(z.object({ ok: z.boolean(), outcome: z.string(), waitedMs: z.number() })),
+      rollback: opt(z.object({ ok: z.boolean(), reason: z.string() })),
     }),
   ),
 });
