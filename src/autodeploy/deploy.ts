@@ -1,6 +1,8 @@
 // The autodeploy flow, in the order it runs: finish or undo a deploy that died midway, then
 // check -> decide -> lock -> intent -> pull -> compose up -> verify -> roll back. The steps
-// themselves are in platform-steps.ts, the recovery in recover.ts.
+// themselves are in platform-steps.ts, the recovery in recover.ts. Over 300 lines as one
+// file: the flow reads top to bottom in the order it runs, and each step's failure path
+// (abort, hold, roll back) must stay beside the step.
 
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';

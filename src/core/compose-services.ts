@@ -1,5 +1,7 @@
 // What a deploy needs to know of the platform's services, read from the
-// resolved configuration that `compose config` prints: plain data, no I/O.
+// resolved configuration that `compose config` prints: plain data, no I/O. Over 300
+// lines as one file: the parser and the decisions over its result (what to restart,
+// what to expect) share one model of a service and its mounts.
 
 import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';

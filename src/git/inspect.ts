@@ -1,6 +1,7 @@
 // Looks at a checkout without changing it: its branch, upstream, local changes, and where
 // it stands against the upstream after fetching that one branch. Never moves HEAD, never
-// touches the work tree or the index.
+// touches the work tree or the index. Over 300 lines as one file: the batched first look
+// and each checkout's finish read the same raw answers into one CheckoutState.
 
 import { stat } from 'node:fs/promises';
 import type { CheckoutErrorKind, CheckoutState, DeployKeyChoice } from '../core/checkout.js';

@@ -1,4 +1,5 @@
-// The two line formats of the log files and the parser that reads them back.
+// The two line formats of the log files and the parser that reads them back, kept in one
+// file (over 300 lines) so that every line written is one the parser reads back.
 //
 // JSON lines are pino's own: `level` is pino's number (10 trace ... 60 fatal)
 // so that pino-pretty and other pino tools read the files unchanged; `time`

@@ -1,7 +1,9 @@
 // The destination between pino and pino-roll for one log: it masks secrets on
 // the serialized line, turns pino's JSON into a text line when asked, and
 // hands the result to a pino-roll stream opened on first use. It also keeps
-// `<dir>/<name>.log` pointing at the file pino-roll is writing.
+// `<dir>/<name>.log` pointing at the file pino-roll is writing. Over 300 lines as one
+// file: opening, masking, rotating the link, flushing and closing are one destination's
+// states, and splitting them would spread one lifecycle over several files.
 
 import { once } from 'node:events';
 import { fsync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';

@@ -1,7 +1,8 @@
 // Reading logs back, for `autodeploy logs [job] [-f] [--since T]` and for
 // re-attaching to a run after a restart. Files are read oldest first; a
 // follower moves from one file to the next by their order, not by the
-// symlink, so a burst of rotations loses nothing.
+// symlink, so a burst of rotations loses nothing. Over 300 lines as one file: reading,
+// following and counting a run's lines share the order of the rolled files and one parser.
 
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';

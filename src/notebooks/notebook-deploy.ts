@@ -1,6 +1,7 @@
 // The notebook deploy flow: fetch every source -> plan the set -> stage it beside the target ->
 // swap the target link -> prune versions nobody can see any more. Every step is an event as it
-// happens; the report says what came of it, in a message the caller prints last.
+// happens; the report says what came of it, in a message the caller prints last. Over 300
+// lines as one file, as the autodeploy flow is: the steps read in the order they run.
 //
 // Readers never see a partial set: the set is complete and synced before the link to it is made,
 // and the link replaces the old one with a single rename. Nothing is published unless every

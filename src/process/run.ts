@@ -1,5 +1,7 @@
 // Every child process of the project is started here, so that all of them are stopped, timed
 // out, cancelled and reported the same way, and no caller has to get Node's events right again.
+// Over 300 lines as one file: starting, streaming, stopping the group and the error a run
+// ends with are one child's lifecycle.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
