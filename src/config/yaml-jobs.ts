@@ -5,7 +5,8 @@
 // AUTODEPLOY_EXTRA_SCHEDULER_JOBS, a list written inside env.local, whose lines are
 // mapped back to env.local's so that problems point where the operator wrote them.
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import type { z } from 'zod';
 import type { ConfigIssue } from '../core/issues.js';
 import type { SourceRef } from '../core/job.js';
 import type { DraftField, DraftFieldName, JobDraft, SettingEntry, TriggerDraft } from './job-draft.js';
@@ -140,10 +141,6 @@ function readJobList(source: ListSource, counter: LineCounter): JobListResult {
       });
       return;
     }
-    const keyWhere = new Map<string, SourceRef>();
-    for (const pair of item.items) {
-      if (isScalar(pair.key)) keyWhere.set(String(pair.key.value), source.where(pair.key.range?.[0]));
-    }
     const json = item.toJSON() as Record<string, unknown>;
     const rawName = json['name'];
     const named = typeof rawName === 'string' || typeof rawName === 'number';
@@ -152,28 +149,9 @@ function readJobList(source: ListSource, counter: LineCounter): JobListResult {
     const label = `job "${name}"`;
     const jobRef = { job: name.toLowerCase() };
 
-    // Unknown keys are reported here so that the job's other fields are still checked.
-    const known: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(json)) {
-      if ((YAML_JOB_KEYS as readonly string[]).includes(key)) known[key] = value;
-      else {
-        issues.push({
-          ...(keyWhere.get(key) ?? itemWhere),
-          key,
-          ...jobRef,
-          message: `${label}: unknown key "${key}"; a job has ${YAML_JOB_KEYS.join(', ')}`,
-        });
-      }
-    }
-    const parsed = yamlJobSchema.safeParse(known);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const key = String(issue.path[0] ?? '');
-        issues.push({ ...(keyWhere.get(key) ?? itemWhere), key, ...jobRef, message: `${label}: ${key} ${issue.message}` });
-      }
-      return;
-    }
-    const job = parsed.data;
+    const keyWhere = whereOfKeys(item, source);
+    const job = readMapping(item.toJSON() as Record<string, unknown>, { keys: YAML_JOB_KEYS, what: 'a job', schema: yamlJobSchema, label, job: jobRef.job, keyWhere, where: itemWhere, issues });
+    if (job === undefined) return;
     const fields = draftFields(keyWhere, itemWhere);
     fields.put('comment', job.comment ?? undefined);
     if (job.schedule !== undefined) fields.put('schedule', job.schedule ?? '');
@@ -197,32 +175,9 @@ function readJobList(source: ListSource, counter: LineCounter): JobListResult {
           issues.push({ ...subWhere, key: 'trigger', ...jobRef, message: `${subLabel} must be a mapping (command:, and image: or container:)` });
           return;
         }
-        const subKeyWhere = new Map<string, SourceRef>();
-        for (const pair of sub.items) {
-          if (isScalar(pair.key)) subKeyWhere.set(String(pair.key.value), source.where(pair.key.range?.[0]));
-        }
-        const subJson = sub.toJSON() as Record<string, unknown>;
-        const subKnown: Record<string, unknown> = {};
-        for (const [key, value] of Object.entries(subJson)) {
-          if ((TRIGGER_KEYS as readonly string[]).includes(key)) subKnown[key] = value;
-          else {
-            issues.push({
-              ...(subKeyWhere.get(key) ?? subWhere),
-              key,
-              ...jobRef,
-              message: `${subLabel}: unknown key "${key}"; a trigger has ${TRIGGER_KEYS.join(', ')}`,
-            });
-          }
-        }
-        const subParsed = triggerSchema.safeParse(subKnown);
-        if (!subParsed.success) {
-          for (const issue of subParsed.error.issues) {
-            const key = String(issue.path[0] ?? '');
-            issues.push({ ...(subKeyWhere.get(key) ?? subWhere), key, ...jobRef, message: `${subLabel}: ${key} ${issue.message}` });
-          }
-          return;
-        }
-        const t = subParsed.data;
+        const subKeyWhere = whereOfKeys(sub, source);
+        const t = readMapping(sub.toJSON() as Record<string, unknown>, { keys: TRIGGER_KEYS, what: 'a trigger', schema: triggerSchema, label: subLabel, job: jobRef.job, keyWhere: subKeyWhere, where: subWhere, issues });
+        if (t === undefined) return;
         const subFields = draftFields(subKeyWhere, subWhere);
         subFields.put('command', t.command ?? undefined);
         subFields.put('image', t.image ?? undefined);
@@ -245,6 +200,48 @@ function readJobList(source: ListSource, counter: LineCounter): JobListResult {
     });
   });
   return { drafts, issues, unreadable };
+}
+
+/** Where each key of a mapping was written. */
+function whereOfKeys(map: YAMLMap, source: ListSource): Map<string, SourceRef> {
+  const where = new Map<string, SourceRef>();
+  for (const pair of map.items) {
+    if (isScalar(pair.key)) where.set(String(pair.key.value), source.where(pair.key.range?.[0]));
+  }
+  return where;
+}
+
+/**
+ * A job's or a trigger's mapping, checked against its keys and its schema: every unknown key and
+ * every bad value is an issue at its line (so that all are said at once), and undefined comes back
+ * when a value is bad.
+ */
+function readMapping<T>(
+  json: Readonly<Record<string, unknown>>,
+  options: {
+    readonly keys: readonly string[];
+    readonly what: string;
+    readonly schema: z.ZodType<T>;
+    readonly label: string;
+    readonly job: string;
+    readonly keyWhere: ReadonlyMap<string, SourceRef>;
+    readonly where: SourceRef;
+    readonly issues: ConfigIssue[];
+  },
+): T | undefined {
+  const { keyWhere, where, label, job, issues } = options;
+  const known: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (options.keys.includes(key)) known[key] = value;
+    else issues.push({ ...(keyWhere.get(key) ?? where), key, job, message: `${label}: unknown key "${key}"; ${options.what} has ${options.keys.join(', ')}` });
+  }
+  const parsed = options.schema.safeParse(known);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const key = String(issue.path[0] ?? '');
+    issues.push({ ...(keyWhere.get(key) ?? where), key, job, message: `${label}: ${key} ${issue.message}` });
+  }
+  return undefined;
 }
 
 function draftFields(keyWhere: ReadonlyMap<string, SourceRef>, fallback: SourceRef) {
