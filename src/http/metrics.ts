@@ -40,24 +40,6 @@ const RUN_BUCKETS = [5, 30, 120, 600, 1800, 3600];
 const seconds = (date: Date): number => date.getTime() / 1000;
 
 /**
- * prom-client formats a series' labels at every scrape, and caches the text of its "shared"
- * labels by the labels object; a counter's or a gauge's series has none, so every line of every
- * scrape gets a new empty object in that cache. Naming each series' own (unchanging) labels
- * object as its shared labels makes the text of its labels a cache hit from the second scrape
- * on: far less work and garbage for the 100 jobs' series.
- */
-function sharingLabels<T extends Counter<string> | Gauge<string>>(metric: T): T {
-  const get = metric.get.bind(metric);
-  return Object.assign(metric, {
-    async getForPromString() {
-      const data = await get();
-      for (const value of data.values as { labels: object; sharedLabels?: object }[]) value.sharedLabels ??= value.labels;
-      return data;
-    },
-  });
-}
-
-/**
  * The time a notebook set was made, from its version id (`20240131-140502-3f2a9c1b`, or
  * `legacy-20240131-140502` for a directory adopted as it was). See src/notebooks/layout.ts.
  */
@@ -135,32 +117,32 @@ export class SchedulerMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.live });
 
-    this.runs = sharingLabels(new Counter({ name: 'autodeploy_job_runs_total', help: 'Runs of each job by how they ended (succeeded, failed, timed-out, skipped, error, interrupted).', labelNames: ['name', 'outcome'], registers }));
+    this.runs = new Counter({ name: 'autodeploy_job_runs_total', help: 'Runs of each job by how they ended (succeeded, failed, timed-out, skipped, error, interrupted).', labelNames: ['name', 'outcome'], registers });
     this.runDuration = new Histogram({ name: 'autodeploy_job_run_duration_seconds', help: 'How long the runs of each job took (skipped runs excluded).', labelNames: ['name'], buckets: RUN_BUCKETS, registers });
-    this.lastSuccess = sharingLabels(new Gauge({ name: 'autodeploy_job_last_success_timestamp_seconds', help: 'When the last successful run of each job ended (no series: none seen).', labelNames: ['name'], registers }));
-    this.lastFailure = sharingLabels(new Gauge({ name: 'autodeploy_job_last_failure_timestamp_seconds', help: 'When the last failed, timed-out or unstartable run of each job ended (no series: none seen).', labelNames: ['name'], registers }));
-    this.consecutiveFailures = sharingLabels(new Gauge({ name: 'autodeploy_job_consecutive_failures', help: 'Runs of each job that failed in a row since its last success.', labelNames: ['name'], registers }));
-    this.nextRun = sharingLabels(new Gauge({ name: 'autodeploy_job_next_run_timestamp_seconds', help: 'When each scheduled job is next due (no series: not scheduled).', labelNames: ['name'], registers }));
-    this.interval = sharingLabels(new Gauge({ name: 'autodeploy_job_interval_seconds', help: 'The longest gap between two coming runs of each scheduled job.', labelNames: ['name'], registers }));
-    this.since = sharingLabels(new Gauge({ name: 'autodeploy_job_scheduled_since_timestamp_seconds', help: 'Since when this scheduler keeps each job (its start, or the reload that added it).', labelNames: ['name'], registers }));
-    this.running = sharingLabels(new Gauge({ name: 'autodeploy_job_running', help: '1 while a run of the job is going.', labelNames: ['name'], registers }));
+    this.lastSuccess = new Gauge({ name: 'autodeploy_job_last_success_timestamp_seconds', help: 'When the last successful run of each job ended (no series: none seen).', labelNames: ['name'], registers });
+    this.lastFailure = new Gauge({ name: 'autodeploy_job_last_failure_timestamp_seconds', help: 'When the last failed, timed-out or unstartable run of each job ended (no series: none seen).', labelNames: ['name'], registers });
+    this.consecutiveFailures = new Gauge({ name: 'autodeploy_job_consecutive_failures', help: 'Runs of each job that failed in a row since its last success.', labelNames: ['name'], registers });
+    this.nextRun = new Gauge({ name: 'autodeploy_job_next_run_timestamp_seconds', help: 'When each scheduled job is next due (no series: not scheduled).', labelNames: ['name'], registers });
+    this.interval = new Gauge({ name: 'autodeploy_job_interval_seconds', help: 'The longest gap between two coming runs of each scheduled job.', labelNames: ['name'], registers });
+    this.since = new Gauge({ name: 'autodeploy_job_scheduled_since_timestamp_seconds', help: 'Since when this scheduler keeps each job (its start, or the reload that added it).', labelNames: ['name'], registers });
+    this.running = new Gauge({ name: 'autodeploy_job_running', help: '1 while a run of the job is going.', labelNames: ['name'], registers });
 
-    this.deploys = sharingLabels(new Counter({ name: 'autodeploy_deploys_total', help: 'Runs of the autodeploy job by the outcome of their deploy.', labelNames: ['outcome'], registers }));
+    this.deploys = new Counter({ name: 'autodeploy_deploys_total', help: 'Runs of the autodeploy job by the outcome of their deploy.', labelNames: ['outcome'], registers });
     this.deployDuration = new Histogram({ name: 'autodeploy_deploy_duration_seconds', help: 'How long deploys took, from the check to the end of verification or rollback.', buckets: RUN_BUCKETS, registers });
-    this.lastDeploy = sharingLabels(new Gauge({ name: 'autodeploy_deploy_last_success_timestamp_seconds', help: 'When the last deploy that deployed something ended (0: none in the history).', registers }));
-    this.lastDeployOutcome = sharingLabels(new Gauge({ name: 'autodeploy_deploy_last_outcome', help: '1 for the outcome of the last deploy in the history, 0 for the others.', labelNames: ['outcome'], registers }));
-    this.lastCheck = sharingLabels(new Gauge({ name: 'autodeploy_checkouts_checked_timestamp_seconds', help: 'When the checkouts were last judged by an autodeploy run (0: no check seen).', registers }));
-    this.verdict = sharingLabels(new Gauge({ name: 'autodeploy_checkout_verdict', help: '1 for the verdict of each checkout at the last check, 0 for the other verdicts.', labelNames: ['checkout', 'verdict'], registers }));
-    this.behind = sharingLabels(new Gauge({ name: 'autodeploy_checkout_commits_behind', help: 'Commits each checkout is behind its upstream at the last check.', labelNames: ['checkout'], registers }));
-    this.ahead = sharingLabels(new Gauge({ name: 'autodeploy_checkout_commits_ahead', help: 'Commits each checkout is ahead of its upstream at the last check.', labelNames: ['checkout'], registers }));
+    this.lastDeploy = new Gauge({ name: 'autodeploy_deploy_last_success_timestamp_seconds', help: 'When the last deploy that deployed something ended (0: none in the history).', registers });
+    this.lastDeployOutcome = new Gauge({ name: 'autodeploy_deploy_last_outcome', help: '1 for the outcome of the last deploy in the history, 0 for the others.', labelNames: ['outcome'], registers });
+    this.lastCheck = new Gauge({ name: 'autodeploy_checkouts_checked_timestamp_seconds', help: 'When the checkouts were last judged by an autodeploy run (0: no check seen).', registers });
+    this.verdict = new Gauge({ name: 'autodeploy_checkout_verdict', help: '1 for the verdict of each checkout at the last check, 0 for the other verdicts.', labelNames: ['checkout', 'verdict'], registers });
+    this.behind = new Gauge({ name: 'autodeploy_checkout_commits_behind', help: 'Commits each checkout is behind its upstream at the last check.', labelNames: ['checkout'], registers });
+    this.ahead = new Gauge({ name: 'autodeploy_checkout_commits_ahead', help: 'Commits each checkout is ahead of its upstream at the last check.', labelNames: ['checkout'], registers });
 
-    this.configValid = sharingLabels(new Gauge({ name: 'autodeploy_config_valid', help: '1 when env.local and the job files as they are now are in force; 0 when they were refused and the last good table runs.', registers }));
-    this.configProblems = sharingLabels(new Gauge({ name: 'autodeploy_config_problems', help: 'Problems found in the last read of env.local and the job files.', registers }));
-    this.refused = sharingLabels(new Gauge({ name: 'autodeploy_config_refused_jobs', help: 'Jobs refused on their own (every other job runs).', registers }));
+    this.configValid = new Gauge({ name: 'autodeploy_config_valid', help: '1 when env.local and the job files as they are now are in force; 0 when they were refused and the last good table runs.', registers });
+    this.configProblems = new Gauge({ name: 'autodeploy_config_problems', help: 'Problems found in the last read of env.local and the job files.', registers });
+    this.refused = new Gauge({ name: 'autodeploy_config_refused_jobs', help: 'Jobs refused on their own (every other job runs).', registers });
 
-    this.notebooks = sharingLabels(new Counter({ name: 'autodeploy_notebook_publishes_total', help: 'Runs of the notebook job by their outcome.', labelNames: ['outcome'], registers }));
-    this.notebookSet = sharingLabels(new Gauge({ name: 'autodeploy_notebook_set_timestamp_seconds', help: 'When the notebook set in place was made (0: no notebook run seen since the scheduler started).', registers }));
-    this.notebookAge = sharingLabels(new Gauge({ name: 'autodeploy_notebook_set_age_seconds', help: 'Age of the notebook set in place (NaN: not known yet).', registers: [this.live] }));
+    this.notebooks = new Counter({ name: 'autodeploy_notebook_publishes_total', help: 'Runs of the notebook job by their outcome.', labelNames: ['outcome'], registers });
+    this.notebookSet = new Gauge({ name: 'autodeploy_notebook_set_timestamp_seconds', help: 'When the notebook set in place was made (0: no notebook run seen since the scheduler started).', registers });
+    this.notebookAge = new Gauge({ name: 'autodeploy_notebook_set_age_seconds', help: 'Age of the notebook set in place (NaN: not known yet).', registers: [this.live] });
 
     for (const outcome of DEPLOY_OUTCOMES) this.deploys.inc({ outcome }, 0);
     for (const outcome of NOTEBOOK_OUTCOMES) this.notebooks.inc({ outcome }, 0);
