@@ -62,8 +62,8 @@ describe('event lines of a job in its log', () => {
     const records = text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.slice(0, 4)).toMatchObject([
       { job: 'autodeploy', run: 'r1', out: 'stdout', event: 'deploy.checkout-judged', eventVersion: 1, verdict: 'behind', behind: 1, head: A, upstreamHead: B, msg: 'checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main' },
-      { event: 'deploy.pulled', path: '/srv/platform', from: A, to: B, commits: [{ commit: B, subject: 'Rotate the token ***' }], msg: 'pulled /srv/platform: 1a2b3c4d..9f8e7d6c' },
-      { event: 'deploy.commit', subject: 'Rotate the token ***', msg: '  9f8e7d6c Rotate the token ***' },
+      { event: 'deploy.pulled', path: '/srv/platform', from: A, to: B, commits: [{ commit: B, subject: 'Rotate the token ***' }], msg: 'pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a' },
+      { event: 'deploy.commit', subject: 'Rotate the token ***', msg: '  9f8e7d6c5b4a Rotate the token ***' },
       { event: 'deploy.deploy-error', reason: 'compose said ***', msg: 'deploy failed: compose said ***' },
     ]);
     expect(records[4]).toEqual({ level: 30, time: expect.any(Number), job: 'autodeploy', run: 'r1', out: 'stdout', msg: '{"level":30,"msg":"a JSON line that is no event"}' });
@@ -76,8 +76,8 @@ describe('event lines of a job in its log', () => {
     const stories = text.trimEnd().split('\n').map((line) => line.replace(/^\S+ /, ''));
     expect(stories).toEqual([
       'INFO  autodeploy[r1] | checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main',
-      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d..9f8e7d6c',
-      'INFO  autodeploy[r1] |   9f8e7d6c Rotate the token ***',
+      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
+      'INFO  autodeploy[r1] |   9f8e7d6c5b4a Rotate the token ***',
       'INFO  autodeploy[r1] | deploy failed: compose said ***',
       'INFO  autodeploy[r1] | {"level":30,"msg":"a JSON line that is no event"}',
       'INFO  autodeploy[r1] | plain output',
@@ -91,8 +91,8 @@ describe('event lines of a job in its log', () => {
     for await (const entry of readLogs({ dir, name: 'autodeploy' })) shown.push(entry.record === undefined ? entry.line : formatText(entry.record));
     expect(shown.map((line) => line.replace(/^\S+ /, ''))).toEqual([
       'INFO  autodeploy[r1] | checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main',
-      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d..9f8e7d6c',
-      'INFO  autodeploy[r1] |   9f8e7d6c Rotate the token ***',
+      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
+      'INFO  autodeploy[r1] |   9f8e7d6c5b4a Rotate the token ***',
       'INFO  autodeploy[r1] | deploy failed: compose said ***',
       'INFO  autodeploy[r1] | {"level":30,"msg":"a JSON line that is no event"}',
       'INFO  autodeploy[r1] | plain output',
