@@ -61,6 +61,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private context: SchedulerContext = {};
   private instance = '';
   private reloadWhenBooted = false;
+  private logProblem: string | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
   private logs!: LogFiles;
@@ -128,6 +129,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       keep: settings?.logKeep ?? Number(SETTING_VARIABLES.logKeep.fallback),
       secrets: result.ok ? result.config.secrets : [],
       stdout: this.options.stdout ?? false,
+      onRecovered: (r) =>
+        this.log.warn({ log: r.name, linesLost: r.lost, since: r.since.toISOString() }, `log ${r.name} is written again; ${r.lost} lines could not be written (${r.cause})`),
     });
     this.log = this.logs.scheduler();
     this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env));
@@ -309,6 +312,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async beat(): Promise<void> {
+    const logProblem = await this.logs.checkDirectory();
+    if (logProblem !== this.logProblem) {
+      // The scheduler's own log is in that directory: this line reaches stdout (the container's log) only.
+      if (logProblem === undefined) this.log.info({}, 'the log directory is back: logs are written again');
+      else this.log.error({}, `${logProblem}: job output is counted and dropped until it is back; health fails meanwhile`);
+      this.logProblem = logProblem;
+    }
     const stateDir = this.config?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
@@ -319,6 +329,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       configProblems: this.problems.map(formatIssue),
       jobs: this.timers.size,
       running: [...this.inFlight.keys()],
+      ...(logProblem === undefined ? {} : { logProblem }),
     });
   }
 
