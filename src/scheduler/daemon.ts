@@ -15,6 +15,7 @@ import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
 import { writeHeartbeat } from '../state/heartbeat.js';
+import { describeCorrupt } from '../state/json-file.js';
 import { watchDirectoryContent, watchFileContent, type FileWatch } from '../config/watch-file.js';
 
 export interface DaemonOptions {
@@ -133,7 +134,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.log.warn({ log: r.name, linesLost: r.lost, since: r.since.toISOString() }, `log ${r.name} is written again; ${r.lost} lines could not be written (${r.cause})`),
     });
     this.log = this.logs.scheduler();
-    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env));
+    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env), {
+      onCorrupt: (corrupt) => this.log.error({ file: corrupt.file, movedTo: corrupt.movedTo }, describeCorrupt(corrupt)),
+    });
     this.log.info({ version: this.options.version, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
 
     if (result.ok) {
