@@ -12,7 +12,7 @@ IMAGE_TAG ?= dev
 NPM_STAMP := node_modules/.package-lock.json
 VITEST_REPORT := test-results/vitest.json
 
-.PHONY: deps engine build image test-images test demo bench typecheck clean distclean
+.PHONY: deps engine build image test-images test faults demo bench typecheck clean distclean
 
 deps: engine $(NPM_STAMP)
 
@@ -42,6 +42,11 @@ test: deps test-images image
 	@mkdir -p $(dir $(VITEST_REPORT))
 	@rm -f $(VITEST_REPORT)
 	npx vitest run --reporter=default --reporter=json --outputFile=$(VITEST_REPORT)
+
+# The fault cases alone (test/faults/), with the 40-job soak at its full two minutes;
+# `make test` runs them too, with a 20-second soak.
+faults: deps test-images image
+	FAULT_SOAK_SECONDS=120 npx vitest run test/faults
 
 demo: deps test-images image
 	scripts/demo.sh
