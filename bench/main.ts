@@ -12,12 +12,13 @@ import { Cleanups } from './cleanups.js';
 import { checkoutsSection } from './checkouts.js';
 import { latencySection } from './latency.js';
 import { memorySection } from './memory.js';
+import { saturationSection } from './saturation.js';
 import { runCommand } from './processes.js';
 import { BenchUnavailable, type BenchContext, type ResultRow, type Section } from './section.js';
 import { renderTable } from './table.js';
 
 /** Every section, in the order they run. Add a new one here. */
-const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection];
+const SECTIONS: readonly Section[] = [latencySection, saturationSection, memorySection, checkoutsSection];
 
 const interrupt = new AbortController();
 
