@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { schedulerContext, type SchedulerContext } from '../config/builtin-job.js';
@@ -72,6 +72,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private constructor(private readonly options: DaemonOptions) {
     super();
     this.startedAt = this.now();
+    // Every run under way listens on this one signal (its wait and its output stream): forty
+    // jobs running at once are not a leak, and Node's warning at eleven would say they were.
+    setMaxListeners(0, this.abort.signal);
     this.timers = new JobTimers({ onDue: (job) => this.due(job), now: () => this.now() });
   }
 
