@@ -262,6 +262,7 @@ async function* followOutput(
 function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
   const labels = info.Config.Labels ?? {};
   const started = dockerTime(info.State.StartedAt);
+  const finished = dockerTime(info.State.FinishedAt);
   return {
     id: info.Id,
     name: containerName(info),
@@ -272,6 +273,7 @@ function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
     running: info.State.Running || info.State.Restarting,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     startedAt: started === undefined ? undefined : new Date(started),
+    finishedAt: finished === undefined || info.State.Running ? undefined : new Date(finished),
   };
 }
 

@@ -10,11 +10,12 @@ import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js
 import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
 import { schedulerInstance } from './instance.js';
 import type { Job } from '../core/job.js';
+import { endedWithScheduler } from '../core/run.js';
 import { resumeRun, runJob, type RunReport } from './run-job.js';
 import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
-import { writeHeartbeat } from '../state/heartbeat.js';
+import { readHeartbeat, writeHeartbeat } from '../state/heartbeat.js';
 import { describeCorrupt } from '../state/json-file.js';
 import { watchDirectoryContent, watchFileContent, type FileWatch } from '../config/watch-file.js';
 
@@ -149,7 +150,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.error({ problems: result.issues.length }, 'env.local is invalid: no job is scheduled until it is fixed');
     }
 
-    await this.reattach();
+    // Read before this scheduler's first beat replaces it: when the previous one was last alive.
+    const previous = await readHeartbeat(settings?.stateDir ?? settingFromEnvironment('stateDir', env)).catch(() => undefined);
+    await this.reattach(previous === undefined ? undefined : new Date(previous.time));
     // docker-crontab's `onstart`: once when the scheduler starts, not on every reload.
     for (const job of this.jobs) if (job.onstart && job.enabled) void this.launch(job, 'onstart');
 
@@ -239,7 +242,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   /** Runs a previous scheduler started (or that ended while none was watching) are followed to their end. */
-  private async reattach(): Promise<void> {
+  private async reattach(previousAlive: Date | undefined): Promise<void> {
+    // A beat's interval, then the engine's stop timeout (10 s by default) and some slack.
+    const window = (this.options.heartbeatMs ?? 15_000) + 30_000;
     let found;
     try {
       found = await this.options.containers.list();
@@ -256,6 +261,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const job = this.jobs.find((j) => j.name === container.job);
       const report = resumeRun(container, this.deps(), {
         origin: container.origin,
+        interruptedBy: endedWithScheduler(container, previousAlive, window)
+          ? 'the run was stopped together with the scheduler (the Docker engine or the host went down)'
+          : undefined,
         signal: this.abort.signal,
         timeoutMs: job?.timeoutMs,
         stopGraceSeconds: this.options.stopGraceSeconds,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { describeStep, runsInContainer, type ContainerRunJob, type ExecJob, type Job, type LocalJob, type RunStep } from '../core/job.js';
-import type { RunContainer, RunOrigin, RunRecord } from '../core/run.js';
+import { KILLED_EXIT_CODES, type RunContainer, type RunOrigin, type RunRecord } from '../core/run.js';
 import { newRunId, shortId } from '../core/short-id.js';
 import { ContainerNameInUse } from '../docker/errors.js';
 import { logOutputLine } from '../logging/log-files.js';
@@ -126,14 +126,18 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
  * Re-attaches to a run started earlier (by a scheduler that has since restarted):
  * writes the output lines not yet in the log, waits for the end, records and removes it.
  */
-export async function resumeRun(container: RunContainer, deps: RunDeps, options: RunOptions & { timeoutMs?: number | undefined }): Promise<RunReport> {
+export async function resumeRun(
+  container: RunContainer,
+  deps: RunDeps,
+  options: RunOptions & { timeoutMs?: number | undefined; interruptedBy?: string | undefined },
+): Promise<RunReport> {
   const log = deps.logs.job(container.job).child({ run: container.run });
   const skipLines = await deps.logs.countRunOutput(container.job, container.run);
   const startedAt = container.startedAt ?? (deps.now ?? (() => new Date()))();
   log.info({ container: shortId(container.id), linesAlreadyLogged: skipLines, running: container.running }, 're-attached to run');
   return follow(
     container.job,
-    { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs },
+    { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs, interruptedBy: options.interruptedBy },
     deps,
     { ...options, origin: container.origin },
     log,
@@ -146,6 +150,8 @@ interface Following {
   readonly startedAt: Date;
   readonly skipLines: number;
   readonly timeoutMs: number | undefined;
+  /** known before following: what stopped the run if it was killed (see endedWithScheduler) */
+  readonly interruptedBy?: string | undefined;
 }
 
 async function follow(jobName: string, f: Following, deps: RunDeps, options: RunOptions, log: Logger): Promise<RunReport> {
@@ -224,7 +230,7 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
   const exitCode = engine.exitCode;
   const outcome = engine.interrupted ? 'interrupted' : timedOut ? 'timed-out' : exitCode === 0 ? 'succeeded' : 'failed';
   const message = engine.interrupted
-    ? `the Docker engine ${engine.interrupted}${exitCode === undefined ? '' : ` (its container ended with exit ${exitCode})`}; not a failure of the job`
+    ? `${engine.interrupted}${exitCode === undefined ? '' : ` (its container ended with exit ${exitCode})`}; not a failure of the job`
     : timedOut ? `timed out after ${Math.round((f.timeoutMs ?? 0) / 1000)}s` : undefined;
   const level = outcome === 'succeeded' ? 'info' : outcome === 'interrupted' ? 'warn' : 'error';
   log[level]({ outcome, exitCode, durationMs }, message ? `run finished: ${message}` : 'run finished');
@@ -246,9 +252,6 @@ async function flushQuietly(deps: RunDeps, jobName: string, log: Logger): Promis
   }
 }
 
-/** Exit codes of a container killed by SIGKILL or SIGTERM, which is what an engine that stops does to each. */
-const KILLED = new Set([137, 143]);
-
 /**
  * Tells a run stopped by the engine from the job's own end. A container killed with SIGKILL
  * or SIGTERM that the scheduler did not stop, or whose wait broke, is checked against the
@@ -262,7 +265,8 @@ async function engineVerdict(
   options: RunOptions,
 ): Promise<{ exitCode: number | undefined; interrupted?: string; keepWaiting?: boolean; unread?: boolean }> {
   const check = deps.containers.engineRestart;
-  if (exit !== 'engine-lost' && (timedOut || !KILLED.has(exit) || check === undefined)) return { exitCode: exit };
+  if (exit !== 'engine-lost' && !timedOut && KILLED_EXIT_CODES.has(exit) && f.interruptedBy !== undefined) return { exitCode: exit, interrupted: f.interruptedBy };
+  if (exit !== 'engine-lost' && (timedOut || !KILLED_EXIT_CODES.has(exit) || check === undefined)) return { exitCode: exit };
   const verdict = check === undefined ? 'gone' : await check.call(deps.containers, { signal: options.signal });
   if (verdict === 'steady' && exit !== 'engine-lost') return { exitCode: exit };
   const after = await deps.containers.inspect(f.id).catch(() => undefined);
@@ -271,8 +275,8 @@ async function engineVerdict(
   const unread = exit === 'engine-lost' && after !== undefined;
   const exitCode = exit === 'engine-lost' ? after?.exitCode : exit;
   if (verdict === 'steady') return { exitCode, unread };
-  if (verdict === 'gone') return { exitCode, interrupted: 'went away while the run was going and did not come back', unread };
-  return { exitCode, interrupted: 'stopped or restarted while the run was going', unread };
+  if (verdict === 'gone') return { exitCode, interrupted: 'the Docker engine went away while the run was going and did not come back', unread };
+  return { exitCode, interrupted: 'the Docker engine stopped or restarted while the run was going', unread };
 }
 
 function toRecord(report: RunReport, origin: RunOrigin): RunRecord {

@@ -74,4 +74,37 @@ describe('the Docker engine restarted mid-run', () => {
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${running.run}`] } });
     expect(left).toEqual([]);
   });
+
+  it('a scheduler that went down with the engine records the run as interrupted when it comes back', async () => {
+    if (engine === undefined) throw new Error('no second engine');
+    scratch = await makeScratch('autodeploy-fault-');
+    const docker = connectDocker({}, { DOCKER_HOST: engine.host });
+    const long = scratch.name('down_t');
+    await scratch.writeEnv(nativeJob(long, {
+      SCHEDULE: '@every 2s',
+      IMAGE: TEST_IMAGE,
+      COMMAND: 'i=1; while [ $i -le 600 ]; do echo line $i; i=$((i+1)); sleep 0.05; done',
+    }));
+    const first = await bench.start(scratch, dockerJobContainers(docker));
+    const history = new RunHistory(scratch.stateDir);
+    const running = await eventually('a run under way', async () => {
+      const record = (await history.runs(long)).find((r) => r.outcome === 'running');
+      return record !== undefined && (await outputLines(scratch!.logDir, long, record.run)).length >= 10 ? record : undefined;
+    }, 60_000);
+
+    // The host going down: the scheduler stops, and the engine kills the run's container.
+    bench.daemons.splice(bench.daemons.indexOf(first), 1);
+    await first.stop();
+    await engine.restart();
+
+    await bench.start(scratch, dockerJobContainers(docker));
+    const ended = await eventually('the run to be recorded', async () => {
+      const record = (await history.runs(long)).find((r) => r.run === running.run);
+      return record?.outcome === 'running' ? undefined : record;
+    }, 60_000);
+    expect(ended.outcome).toBe('interrupted');
+    expect(ended.message).toMatch(/stopped together with the scheduler .*exit 1(37|43).*not a failure of the job/);
+    const lines = await outputLines(scratch.logDir, long, running.run);
+    expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => `line ${i + 1}`));
+  });
 });
