@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../../bench/build.js';
 import { main } from '../../src/cli/cli.js';
+import { faultJob } from './helpers/scheduler-faults.js';
 import { DEFAULTS_FILE, REPO_ROOT, makeScratch, nativeJob, TEST_IMAGE, type Scratch } from '../helpers/scheduler-env.js';
 
 let scratch: Scratch;
@@ -69,7 +70,7 @@ describe('autodeploy logs with names that are no job', () => {
 
   it('refuses a name that is no job of env.local, followed or not', async () => {
     scratch = await makeScratch('autodeploy-fault-');
-    const job = scratch.name('quiet_t');
+    const job = faultJob(scratch, 'quiet');
     await scratch.writeEnv(nativeJob(job, { SCHEDULE: '@every 1h', IMAGE: TEST_IMAGE, COMMAND: 'true' }));
     const refused = await cli(['logs', '-f', 'nosuchjob', '--env-file', scratch.envFile]);
     expect(refused.code).toBe(2);
@@ -82,7 +83,7 @@ describe('autodeploy logs with names that are no job', () => {
 describe('--env-file on every Node version', () => {
   it('bin/autodeploy hands a relative --env-file to the CLI, not to Node', async () => {
     scratch = await makeScratch('autodeploy-fault-');
-    const job = scratch.name('envfile_t');
+    const job = faultJob(scratch, 'envfile');
     await scratch.writeEnv(nativeJob(job, { SCHEDULE: '@every 1h', IMAGE: TEST_IMAGE, COMMAND: 'true' }));
     await mkdir(join(scratch.logDir, `${job}.log.d`));
     for (const args of [['logs', '--list', '--env-file', 'env.local'], ['logs', '--list', '--env-file=env.local']]) {

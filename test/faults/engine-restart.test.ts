@@ -8,7 +8,7 @@ import { connectDocker, dockerJobContainers } from '../../src/docker/job-contain
 import { RunHistory } from '../../src/state/run-history.js';
 import { outputLines } from '../helpers/job-log.js';
 import { TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
-import { FaultBench } from './helpers/scheduler-faults.js';
+import { FaultBench, faultJob } from './helpers/scheduler-faults.js';
 import { SecondEngine } from './helpers/second-engine.js';
 
 let engine: SecondEngine | undefined;
@@ -24,7 +24,7 @@ afterAll(async () => {
 }, 120_000);
 
 afterEach(async () => {
-  if (engine !== undefined && scratch !== undefined) await bench.cleanUp(connectDocker({}, { DOCKER_HOST: engine.host }), scratch.name(''));
+  if (engine !== undefined && scratch !== undefined) await bench.cleanUp(connectDocker({}, { DOCKER_HOST: engine.host }), faultJob(scratch, ''));
   if (scratch !== undefined) await rm(scratch.dir, { recursive: true, force: true });
 });
 
@@ -33,8 +33,8 @@ describe('the Docker engine restarted mid-run', () => {
     if (engine === undefined) throw new Error('no second engine');
     scratch = await makeScratch('autodeploy-fault-');
     const docker = connectDocker({}, { DOCKER_HOST: engine.host });
-    const long = scratch.name('long_t');
-    const tick = scratch.name('tick_t');
+    const long = faultJob(scratch, 'long');
+    const tick = faultJob(scratch, 'tick');
     await scratch.writeEnv([
       ...nativeJob(long, {
         SCHEDULE: '@every 2s',
@@ -79,7 +79,7 @@ describe('the Docker engine restarted mid-run', () => {
     if (engine === undefined) throw new Error('no second engine');
     scratch = await makeScratch('autodeploy-fault-');
     const docker = connectDocker({}, { DOCKER_HOST: engine.host });
-    const long = scratch.name('down_t');
+    const long = faultJob(scratch, 'down');
     await scratch.writeEnv(nativeJob(long, {
       SCHEDULE: '@every 2s',
       IMAGE: TEST_IMAGE,

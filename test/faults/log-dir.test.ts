@@ -9,7 +9,7 @@ import { connectDocker, dockerJobContainers } from '../../src/docker/job-contain
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords } from '../helpers/job-log.js';
 import { TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
-import { FaultBench } from './helpers/scheduler-faults.js';
+import { FaultBench, faultJob } from './helpers/scheduler-faults.js';
 
 const docker = connectDocker();
 const containers = dockerJobContainers(docker);
@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await bench.cleanUp(docker, scratch.name(''));
+  await bench.cleanUp(docker, faultJob(scratch, ''));
   await rm(scratch.dir, { recursive: true, force: true });
 });
 
@@ -42,8 +42,8 @@ describe('a log directory that fails under the scheduler', () => {
   it('full: the flooding run ends, other jobs go on, and every job runs again once space is freed', async () => {
     scratch = await makeScratch('autodeploy-fault-');
     await bench.tmpfs(scratch.logDir, '2m');
-    const flood = scratch.name('flood_t');
-    const small = scratch.name('small_t');
+    const flood = faultJob(scratch, 'flood');
+    const small = faultJob(scratch, 'small');
     await scratch.writeEnv([
       ...nativeJob(flood, {
         SCHEDULE: '@every 2s',
@@ -93,7 +93,7 @@ describe('a log directory that fails under the scheduler', () => {
     // after a filesystem the kernel remounted read-only on an error and the scheduler restarted.
     scratch = await makeScratch('autodeploy-fault-');
     await bench.tmpfs(scratch.logDir, '4m', ['ro']);
-    const job = scratch.name('ro_t');
+    const job = faultJob(scratch, 'ro');
     await scratch.writeEnv(nativeJob(job, { SCHEDULE: '@every 1s', IMAGE: TEST_IMAGE, COMMAND: 'echo a line; echo another' }));
     await bench.start(scratch, containers);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -113,7 +113,7 @@ describe('a log directory that fails under the scheduler', () => {
 
   it('deleted: noticed, health fails until it is back, then logs are written there again', async () => {
     scratch = await makeScratch('autodeploy-fault-');
-    const job = scratch.name('gone_t');
+    const job = faultJob(scratch, 'gone');
     await scratch.writeEnv(nativeJob(job, { SCHEDULE: '@every 1s', IMAGE: TEST_IMAGE, COMMAND: 'echo still here' }));
     await bench.start(scratch, containers);
     await eventually('a first run', () => bench.runsOf(job)[0], 30_000);

@@ -7,7 +7,7 @@ import { connectDocker } from '../../src/docker/job-containers.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords, outputLines } from '../helpers/job-log.js';
 import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
-import { FaultBench } from './helpers/scheduler-faults.js';
+import { FaultBench, faultJob } from './helpers/scheduler-faults.js';
 
 const docker = connectDocker();
 const bench = new FaultBench();
@@ -16,7 +16,7 @@ let scratch: Scratch;
 
 afterEach(async () => {
   for (const child of children.splice(0)) await kill(child);
-  await bench.cleanUp(docker, scratch.name(''));
+  await bench.cleanUp(docker, faultJob(scratch, ''));
   await rm(scratch.dir, { recursive: true, force: true });
 });
 
@@ -40,7 +40,7 @@ async function kill(child: ChildProcess): Promise<void> {
 describe('the scheduler killed mid-run', () => {
   it('loses no line and writes none twice, across two kills while the run writes in bursts', async () => {
     scratch = await makeScratch('autodeploy-fault-');
-    const job = scratch.name('burst_t');
+    const job = faultJob(scratch, 'burst');
     const total = 3000;
     // Bursts of 300 lines as fast as the shell writes them, a pause between: kills land mid-burst.
     await scratch.writeEnv(nativeJob(job, {

@@ -8,14 +8,14 @@ import { DeployState } from '../../src/state/deploy-state.js';
 import type { CorruptFile } from '../../src/state/json-file.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
-import { FaultBench } from './helpers/scheduler-faults.js';
+import { FaultBench, faultJob } from './helpers/scheduler-faults.js';
 
 const docker = connectDocker();
 const bench = new FaultBench();
 let scratch: Scratch;
 
 afterEach(async () => {
-  await bench.cleanUp(docker, scratch.name(''));
+  await bench.cleanUp(docker, faultJob(scratch, ''));
   await rm(scratch.dir, { recursive: true, force: true });
 });
 
@@ -24,7 +24,7 @@ const FAILURE = { commits: { '/srv/platform': 'a'.repeat(40) }, at: '2026-12-01T
 describe('corrupt state files', () => {
   it("a job's run history: moved aside, said in the scheduler's log, and a new history started", async () => {
     scratch = await makeScratch('autodeploy-fault-');
-    const job = scratch.name('hist_t');
+    const job = faultJob(scratch, 'hist');
     await scratch.writeEnv(nativeJob(job, { SCHEDULE: '@every 1s', IMAGE: TEST_IMAGE, COMMAND: 'echo ok' }));
     await bench.start(scratch, dockerJobContainers(docker));
     await eventually('a first run', () => bench.runsOf(job)[0], 30_000);

@@ -14,6 +14,15 @@ import { DEFAULTS_FILE, type Scratch } from '../../helpers/scheduler-env.js';
 
 export const run = promisify(execFile);
 
+/**
+ * A job name of this scratch platform, with no `_t` in it: other suites on the shared engine
+ * remove every job container whose name holds `_t` after each of their tests, and would take
+ * this file's runs with them. `faultJob(scratch, '')` is the part every such name ends with.
+ */
+export function faultJob(scratch: Scratch, base: string): string {
+  return scratch.name(base).replace(/_([^_]*)$/, 'x$1');
+}
+
 export class FaultBench {
   readonly daemons: Daemon[] = [];
   readonly mounts: string[] = [];

@@ -1,6 +1,6 @@
 // A Docker engine of the test's own, so that stopping and restarting it disturbs nobody
-// else's containers: its own data, exec root, socket and pid file, and no bridge (the
-// shared engine's docker0 stays untouched). Images come from the shared engine by
+// else's containers: its own data, exec root, socket and pid file, network namespace, and
+// no bridge (the shared engine's docker0 stays untouched). Images come from the shared engine by
 // `docker save | docker load`, as there is no registry to pull from.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -33,9 +33,14 @@ export class SecondEngine {
   private async launch(): Promise<void> {
     await mkdir(join(this.dir, 'data'), { recursive: true });
     await mkdir(join(this.dir, 'exec'), { recursive: true });
+    // A network namespace of its own: an engine started beside the shared one, in the same
+    // namespace, takes the shared engine's docker0 bridge away when it stops, even with
+    // --bridge=none, and every container of the shared engine then fails to start.
     const child = spawn(
-      'sh',
+      'unshare',
       [
+        '--net',
+        'sh',
         '-c',
         'exec dockerd "$@" >>"$0/dockerd.log" 2>&1',
         this.dir,
