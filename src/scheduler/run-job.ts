@@ -200,7 +200,10 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     await pump;
   }
 
-  if (exit === 'aborted') {
+  // The engine is asked about a killed run below, which may take seconds: a scheduler stopping
+  // meanwhile leaves the run for the next one, as it does any run under way.
+  const engine = exit === 'aborted' ? undefined : await engineVerdict(exit, timedOut, f, deps, options);
+  if (engine === undefined || (options.signal?.aborted === true && engine.interrupted !== undefined)) {
     const endedAt = now();
     log.info({ container: shortId(f.id) }, 'stopped following run; it keeps running and will be re-attached');
     await flushQuietly(deps, jobName, log);
@@ -210,7 +213,6 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     };
   }
 
-  const engine = await engineVerdict(exit, timedOut, f, deps, options);
   if (engine.keepWaiting || engine.unread) {
     // The output stream broke with the engine: what the container wrote since is still in its log.
     await flushQuietly(deps, jobName, log);
