@@ -68,7 +68,7 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY config/default.env ./config/default.env
-COPY bin/autodeploy-daemon ./bin/autodeploy-daemon
+COPY bin/autodeploy bin/autodeploy-daemon ./bin/
 # What birdhouse-compose.sh needs besides the shell's own utilities; a base
 # image without one of them fails here, not in the first deploy.
 RUN docker --version >/dev/null \
@@ -76,8 +76,7 @@ RUN docker --version >/dev/null \
  && docker-compose version >/dev/null \
  && envsubst --version >/dev/null \
  && realpath / >/dev/null \
- && chmod +x dist/cli/main.js \
- && ln -s /opt/autodeploy/dist/cli/main.js /usr/local/bin/autodeploy
+ && ln -s /opt/autodeploy/bin/autodeploy /usr/local/bin/autodeploy
 
 ENV NODE_ENV=production \
     AUTODEPLOY_DEFAULTS_FILE=/opt/autodeploy/config/default.env

@@ -44,10 +44,10 @@ test: deps test-images image
 	@rm -f $(VITEST_REPORT)
 	npx vitest run --reporter=default --reporter=json --outputFile=$(VITEST_REPORT)
 
-# The fault cases alone (a deploy killed midway, hung commands, racing locks): every file
-# under test/faults/. `make test` runs them too.
-faults: deps test-images
-	npx vitest run test/faults/
+# The fault cases alone (test/faults/), with the 40-job soak at its full two minutes;
+# `make test` runs them too, with a 20-second soak.
+faults: deps test-images image
+	FAULT_SOAK_SECONDS=120 npx vitest run test/faults
 
 demo: deps test-images image
 	scripts/demo.sh

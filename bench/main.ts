@@ -14,12 +14,13 @@ import { latencySection } from './latency.js';
 import { memorySection } from './memory.js';
 import { pushToDeploySection } from './push-to-deploy.js';
 import { scrapeSection } from './scrape.js';
+import { saturationSection } from './saturation.js';
 import { runCommand } from './processes.js';
 import { BenchUnavailable, type BenchContext, type ResultRow, type Section } from './section.js';
 import { renderTable } from './table.js';
 
 /** Every section, in the order they run. Add a new one here. */
-const SECTIONS: readonly Section[] = [latencySection, memorySection, checkoutsSection, pushToDeploySection, scrapeSection];
+const SECTIONS: readonly Section[] = [latencySection, saturationSection, memorySection, checkoutsSection, pushToDeploySection, scrapeSection];
 
 const interrupt = new AbortController();
 

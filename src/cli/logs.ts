@@ -1,8 +1,10 @@
 import { parseDuration } from '../core/duration.js';
 import { formatJson, formatText } from '../logging/format.js';
 import { listLogNames, readLogs } from '../logging/read-logs.js';
-import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, write, type Command } from './common.js';
+import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { directorySetting } from './directory-setting.js';
+import { readCommandConfig } from './command-config.js';
+import { isLogName } from '../logging/log-layout.js';
 
 /** `--since`: an ISO date/time, or an age such as 30m, 2h, 1d. */
 export function parseSince(text: string, now: Date): Date {
@@ -13,6 +15,16 @@ export function parseSince(text: string, now: Date): Date {
     throw new UsageError(`--since "${text}" is neither a date (2026-11-22T10:00) nor an age (30m, 2h, 1d)`);
   }
   return date;
+}
+
+/** The jobs of the table env.local makes; none when it cannot be read. */
+async function jobNames(envFileFlag: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string[]> {
+  try {
+    const result = await readCommandConfig(env, resolveEnvFile(envFileFlag, env));
+    return result.ok ? result.config.jobs.map((job) => job.name) : [];
+  } catch {
+    return [];
+  }
 }
 
 export const logsCommand: Command = {
@@ -40,9 +52,14 @@ export const logsCommand: Command = {
       return EXIT.ok;
     }
     const name = positionals[0] ?? 'scheduler';
+    if (!isLogName(name)) throw new UsageError(`"${name}" is not a job: a job's name is letters, digits, "_", "." and "-"`);
     const names = await listLogNames(dir);
-    if (!names.includes(name) && !values.follow) {
-      throw new UsageError(`no log named "${name}" in ${dir}; logs: ${names.join(', ') || '(none yet)'}`);
+    if (!names.includes(name)) {
+      // A job that has not logged yet may be followed; a name that is no job may not.
+      const jobs = values.follow ? await jobNames(values['env-file'], env) : [];
+      if (!values.follow || (name !== 'scheduler' && !jobs.includes(name))) {
+        throw new UsageError(`"${name}" is not a job with a log in ${dir}; logs: ${names.join(', ') || '(none yet)'}`);
+      }
     }
     let last: number | undefined;
     if (values.lines !== undefined) {

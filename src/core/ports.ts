@@ -27,6 +27,13 @@ export interface JobContainers {
   remove(id: string): Promise<void>;
   /** The container this process runs in, when it runs in one. */
   self(): Promise<SelfContainer | undefined>;
+  /**
+   * Whether the engine is going down or coming back, asked when a run's container was killed
+   * or could not be waited for: an engine that stops kills every container (exit 137 or 143)
+   * and then closes its socket. Resolves once the engine answers again ('restarted'), or
+   * when it kept answering for a few seconds ('steady': the kill was someone else's).
+   */
+  engineRestart?(options: { signal?: AbortSignal | undefined }): Promise<'restarted' | 'steady' | 'gone'>;
 }
 
 /** Docker's container states, as `State.Status` reports them. */

@@ -30,6 +30,8 @@ export interface RunContainer extends RunMeta {
   readonly running: boolean;
   readonly exitCode: number | undefined;
   readonly startedAt: Date | undefined;
+  /** when it stopped; absent while it runs (and from engines or fakes that do not say) */
+  readonly finishedAt?: Date | undefined;
 }
 
 /** What the scheduler's own container tells about itself. */
@@ -64,4 +66,21 @@ export interface RunRecord {
   durationMs?: number | undefined;
   exitCode?: number | undefined;
   message?: string | undefined;
+}
+
+/** Exit codes of a container killed by SIGKILL or SIGTERM, which is what an engine that stops does to each. */
+export const KILLED_EXIT_CODES: ReadonlySet<number> = new Set([137, 143]);
+
+/**
+ * Whether a run's container was killed at about the moment the scheduler that followed it
+ * was last seen alive: the engine (or the host) going down stops both, whereas a scheduler
+ * restarted alone leaves its runs going. `lastSeen` is the previous scheduler's last
+ * heartbeat; `windowMs` covers the beats' interval and the engine's stop timeout.
+ */
+export function endedWithScheduler(container: RunContainer, lastSeen: Date | undefined, windowMs: number): boolean {
+  if (container.running || container.exitCode === undefined || !KILLED_EXIT_CODES.has(container.exitCode)) return false;
+  if (container.finishedAt === undefined || lastSeen === undefined) return false;
+  const after = container.finishedAt.getTime() - lastSeen.getTime();
+  // A little before the last beat too: clocks of the engine and of this process may differ by a second.
+  return after >= -2_000 && after <= windowMs;
 }

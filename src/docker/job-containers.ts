@@ -106,6 +106,8 @@ export function dockerJobContainers(docker: Docker): JobContainers {
       }
     },
 
+    engineRestart: (options) => engineRestart(docker, options.signal),
+
     async self() {
       // In a container, the hostname is the container's short id unless the compose file set another;
       // the cgroup path would be more robust but differs between cgroup v1 and v2.
@@ -123,6 +125,39 @@ export function dockerJobContainers(docker: Docker): JobContainers {
       return { id: info.Id, image: info.Config.Image, mounts, labels: info.Config.Labels ?? {} };
     },
   };
+}
+
+/** An engine that stops closes its socket within a second or two of killing its containers. */
+const ENGINE_SETTLE_MS = 5_000;
+/** How long a restarting engine is waited for before the run is given up as lost with it. */
+const ENGINE_RETURN_MS = 180_000;
+const ENGINE_POLL_MS = 250;
+
+async function engineRestart(docker: Docker, signal: AbortSignal | undefined): Promise<'restarted' | 'steady' | 'gone'> {
+  const answers = async (): Promise<boolean> => {
+    try {
+      await docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, ENGINE_POLL_MS));
+  const settled = Date.now() + ENGINE_SETTLE_MS;
+  let wentAway = false;
+  while (!wentAway && Date.now() < settled) {
+    if (signal?.aborted) return 'steady';
+    if (!(await answers())) wentAway = true;
+    else await pause();
+  }
+  if (!wentAway) return 'steady';
+  const deadline = Date.now() + ENGINE_RETURN_MS;
+  while (Date.now() < deadline) {
+    if (signal?.aborted) return 'gone';
+    if (await answers()) return 'restarted';
+    await pause();
+  }
+  return 'gone';
 }
 
 async function createOptions(spec: ContainerSpec, meta: RunMeta): Promise<Docker.ContainerCreateOptions> {
@@ -232,6 +267,7 @@ async function* followOutput(
 function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
   const labels = info.Config.Labels ?? {};
   const started = dockerTime(info.State.StartedAt);
+  const finished = dockerTime(info.State.FinishedAt);
   return {
     id: info.Id,
     name: containerName(info),
@@ -243,6 +279,7 @@ function toRunContainer(info: Docker.ContainerInspectInfo): RunContainer {
     running: info.State.Running || info.State.Restarting,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     startedAt: started === undefined ? undefined : new Date(started),
+    finishedAt: finished === undefined || info.State.Running ? undefined : new Date(finished),
   };
 }
 

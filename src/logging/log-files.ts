@@ -9,12 +9,13 @@ import type { OutputStream } from '../core/run.js';
 import type { LogLevel } from './format.js';
 import { LogFileError, LogSettingError } from './log-errors.js';
 import { SCHEDULER_LOG, isLogName, logLinkPath } from './log-layout.js';
-import { LogSink, type LogFormat, type TextSink } from './log-sink.js';
+import { stat } from 'node:fs/promises';
+import { LogSink, type LogFormat, type LogRecovery, type TextSink } from './log-sink.js';
 import { EVENT_LINE_VERSION, parseEventLine } from '../core/event-line.js';
 import { createMasker, type Masker } from '../core/mask.js';
 import { countRunOutputLines } from './read-logs.js';
 
-export type { LogFormat, TextSink } from './log-sink.js';
+export type { LogFormat, LogRecovery, TextSink } from './log-sink.js';
 
 export interface LogFilesOptions {
   /** the log directory, `AUTODEPLOY_LOG_DIR` */
@@ -32,6 +33,8 @@ export interface LogFilesOptions {
   readonly level?: LogLevel;
   /** told about files that cannot be opened or written; default: a line on stderr */
   readonly onError?: (error: LogFileError) => void;
+  /** told when a log writes again after it lost lines, with their count */
+  readonly onRecovered?: (recovery: LogRecovery) => void;
 }
 
 export interface LogFiles {
@@ -47,6 +50,13 @@ export interface LogFiles {
   flush(name?: string): Promise<void>;
   /** How many output lines of this run the job's files already hold (re-attach after a restart). */
   countRunOutput(job: string, run: string): Promise<number>;
+  /**
+   * Whether the log directory is still there. A deleted directory takes every line written
+   * into it (pino-roll's open files, or a bind mount of it, still point at the deleted one):
+   * while it is gone, lines are counted and dropped; once it is back, each log opens a new
+   * file there and says how many lines it lost. Undefined when the directory is fine.
+   */
+  checkDirectory(): Promise<string | undefined>;
   /** Flushes and closes every file; later lines are dropped. */
   close(): Promise<void>;
 }
@@ -81,6 +91,8 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
   const onError = options.onError ?? reportOnStderr;
   const stdout = options.stdout === true ? process.stdout : options.stdout === false ? undefined : options.stdout;
   let closed = false;
+  let directoryProblem: string | undefined;
+  let directoryIdentity: string | undefined;
 
   function logger(name: string, copyTo: TextSink | undefined, base: Record<string, string> | null): Logger {
     const existing = loggers.get(name);
@@ -95,7 +107,9 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
       masker: () => masker,
       copyTo,
       onError,
+      onRecovered: options.onRecovered,
     });
+    if (directoryProblem !== undefined) sink.suspend(directoryProblem);
     const created = pino({ level, base }, sink);
     sinks.set(name, sink);
     loggers.set(name, created);
@@ -121,11 +135,45 @@ export function openLogFiles(options: LogFilesOptions): LogFiles {
       await Promise.all(which.map((sink) => sink.flushed()));
     },
     countRunOutput: (job, run) => countRunOutputLines(options.dir, job, run),
+    async checkDirectory() {
+      const { problem, identity } = await directoryState(options.dir);
+      if (problem !== undefined && directoryProblem === undefined) for (const sink of sinks.values()) sink.suspend(problem);
+      if (problem === undefined && directoryProblem !== undefined) for (const sink of sinks.values()) sink.resume();
+      if (problem === undefined && directoryProblem === undefined && identity !== directoryIdentity && directoryIdentity !== undefined) {
+        // Deleted and made again between two checks: the open files are in the deleted one.
+        const cause = `the log directory ${options.dir} was deleted and made again; lines logged just before were lost with it`;
+        onError(new LogFileError(cause, { file: options.dir }));
+        for (const sink of sinks.values()) {
+          sink.suspend(cause);
+          sink.resume();
+        }
+      }
+      if (identity !== undefined) directoryIdentity = identity;
+      directoryProblem = problem;
+      return problem;
+    },
     async close() {
       closed = true;
       await Promise.all([...sinks.values()].map((sink) => sink.close()));
     },
   };
+}
+
+/** Why `dir` cannot take log lines any more, when it is gone (permissions and space are the files' own errors), and which directory it is. */
+async function directoryState(dir: string): Promise<{ problem?: string; identity?: string }> {
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) return { problem: `the log directory ${dir} is not a directory any more` };
+    // A directory deleted while a bind mount (or a process's working directory) still holds it
+    // has no links: it stats fine, but whatever is written there is gone with it.
+    if (info.nlink === 0) {
+      return { problem: `the log directory ${dir} was deleted (a mount still points at the deleted directory: restart the scheduler once it is back)` };
+    }
+    return { identity: `${info.dev}:${info.ino}` };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { problem: `the log directory ${dir} was deleted` };
+    return {};
+  }
 }
 
 /**

@@ -1,9 +1,13 @@
 // The destination between pino and pino-roll for one log: it masks secrets on
 // the serialized line, turns pino's JSON into a text line when asked, and
 // hands the result to a pino-roll stream opened on first use. It also keeps
-// `<dir>/<name>.log` pointing at the file pino-roll is writing. Over 300 lines as one
-// file: opening, masking, rotating the link, flushing and closing are one destination's
-// states, and splitting them would spread one lifecycle over several files.
+// `<dir>/<name>.log` pointing at the file pino-roll is writing.
+//
+// A file that cannot be written (disk full, read-only, directory gone) never
+// holds up its caller: the stream is dropped, the lines are counted, and the
+// count is written first into the file that opens again. Over 300 lines as one
+// file: opening, masking, rotating the link, flushing, closing and the failure
+// bookkeeping are one destination's states, kept with the stream they guard.
 
 import { once } from 'node:events';
 import { fsync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
@@ -42,6 +46,17 @@ export interface LogSinkOptions {
   readonly masker: () => Masker;
   readonly copyTo: TextSink | undefined;
   readonly onError: (error: LogFileError) => void;
+  /** Told when the log is written again after lines were lost; the count is also the file's first new line. */
+  readonly onRecovered?: ((recovery: LogRecovery) => void) | undefined;
+}
+
+/** Lines a log could not write while its file failed, said once it can write again. */
+export interface LogRecovery {
+  readonly name: string;
+  readonly file: string;
+  readonly lost: number;
+  readonly since: Date;
+  readonly cause: string;
 }
 
 /** After a failed open, lines are dropped until this long has passed, then opening is tried again. */
@@ -59,8 +74,15 @@ export class LogSink {
   #handed = 0;
   #written = 0;
   #syncedUpTo = 0;
-  #lastError: unknown;
   readonly #progress = new Set<() => void>();
+  /** byte sizes of lines handed and not yet reported written: what a failure loses */
+  #unwritten: number[] = [];
+  #unwrittenHead = 0;
+  #writtenCarry = 0;
+  /** the failure under way: lines dropped since, and why; undefined while the file writes */
+  #failure: { since: Date; cause: string; lost: number } | undefined;
+  /** set while the log directory is known to be gone: no open is tried until it is back */
+  #suspended = false;
 
   constructor(options: LogSinkOptions) {
     this.#options = options;
@@ -76,7 +98,10 @@ export class LogSink {
       this.#send(text);
       return;
     }
-    if (this.#failedAt !== undefined && Date.now() - this.#failedAt < REOPEN_DELAY_MS) return;
+    if (this.#suspended || (this.#failedAt !== undefined && Date.now() - this.#failedAt < REOPEN_DELAY_MS)) {
+      if (this.#failure !== undefined) this.#failure.lost += 1;
+      return;
+    }
     this.#pending.push(text);
     this.#opening ??= this.#open();
   }
@@ -95,16 +120,12 @@ export class LogSink {
     const stream = this.#stream;
     if (stream === undefined) return;
     if (this.#written < this.#handed) {
-      if (stream.destroyed) throw this.#error('cannot write', this.#lastError ?? 'the file was closed');
-      this.#lastError = undefined;
-      // An empty write restarts a write that failed earlier; it is a no-op otherwise.
-      stream.write('');
-      while (this.#written < this.#handed) {
-        if (this.#lastError !== undefined) {
-          throw this.#error('cannot write', this.#lastError);
-        }
+      // A failed file is dropped at its error (#fail), and its lines counted: nothing to wait for.
+      if (stream.destroyed) return;
+      while (this.#written < this.#handed && this.#stream === stream) {
         await new Promise<void>((resolve) => this.#progress.add(resolve));
       }
+      if (this.#stream !== stream) return;
     }
     // Nothing new since the last sync: no disk work (a run's end flushes; most logs are idle).
     if (this.#syncedUpTo === this.#written) return;
@@ -147,8 +168,101 @@ export class LogSink {
     if (stream === undefined) return;
     // A destroyed stream throws, and a log call must never throw at its caller.
     if (stream.destroyed) return;
-    this.#handed += Buffer.byteLength(text);
+    const bytes = Buffer.byteLength(text);
+    this.#handed += bytes;
+    this.#unwritten.push(bytes);
     stream.write(text);
+  }
+
+  /** The stream wrote `bytes`: the lines they complete are safe. */
+  #wrote(bytes: number): void {
+    this.#written += bytes;
+    this.#writtenCarry += bytes;
+    while (this.#unwrittenHead < this.#unwritten.length) {
+      const size = this.#unwritten[this.#unwrittenHead] ?? 0;
+      if (size > this.#writtenCarry) break;
+      this.#writtenCarry -= size;
+      this.#unwrittenHead += 1;
+    }
+    // Compact now and then rather than shift per line: a busy log writes thousands of lines a second.
+    if (this.#unwrittenHead > 1024 && this.#unwrittenHead * 2 > this.#unwritten.length) {
+      this.#unwritten = this.#unwritten.slice(this.#unwrittenHead);
+      this.#unwrittenHead = 0;
+    }
+    this.#notifyProgress();
+  }
+
+  /**
+   * The file failed. sonic-boom keeps a failed write's buffer and retries all of it on every
+   * later line, which grows without bound and costs more per line the longer the disk stays
+   * full: the stream is dropped instead, its unwritten lines counted as lost, and a new file
+   * is opened by a later line once REOPEN_DELAY_MS has passed.
+   */
+  #fail(stream: pinoRoll.RollStream | undefined, cause: unknown, what: 'cannot open' | 'cannot write'): void {
+    const lost = this.#unwritten.length - this.#unwrittenHead;
+    this.#unwritten = [];
+    this.#unwrittenHead = 0;
+    this.#writtenCarry = 0;
+    this.#handed = 0;
+    this.#written = 0;
+    this.#syncedUpTo = 0;
+    if (stream !== undefined) {
+      stream.removeAllListeners('write');
+      stream.removeAllListeners('ready');
+      if (!stream.destroyed) stream.destroy();
+    }
+    if (this.#stream === stream) this.#stream = undefined;
+    this.#failedAt = Date.now();
+    this.#notifyProgress();
+    if (this.#failure === undefined) {
+      this.#failure = { since: new Date(), cause: describeCause(cause), lost };
+      // Said once per failure: a full disk would otherwise add a line per retry to the scheduler's log.
+      this.#options.onError(this.#error(what, cause));
+    } else {
+      this.#failure.lost += lost;
+    }
+  }
+
+  /** The log directory is gone: lines are counted, not written into a deleted directory, until `resume`. */
+  suspend(cause: string): void {
+    if (this.#suspended) return;
+    this.#suspended = true;
+    const stream = this.#stream;
+    const lost = this.#unwritten.length - this.#unwrittenHead;
+    if (stream !== undefined) {
+      this.#fail(stream, cause, 'cannot write');
+    } else if (this.#failure === undefined) {
+      this.#failure = { since: new Date(), cause, lost };
+    }
+    this.#failedAt = undefined;
+  }
+
+  /** The log directory is back: the next line opens a new file there. */
+  resume(): void {
+    this.#suspended = false;
+    this.#failedAt = undefined;
+  }
+
+  /** Lines dropped by the failure under way (0 when the file writes). */
+  get lost(): number {
+    return this.#failure?.lost ?? 0;
+  }
+
+  /** The count of lost lines, as this log's own first line after the failure, and to `onRecovered`. */
+  #recovered(stream: pinoRoll.RollStream): void {
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure === undefined || failure.lost === 0) return;
+    const record: Record<string, unknown> = {
+      level: 40,
+      time: Date.now(),
+      ...(this.#options.name === 'scheduler' ? {} : { job: this.#options.name }),
+      linesLost: failure.lost,
+      since: failure.since.toISOString(),
+      msg: `${failure.lost} line${failure.lost === 1 ? '' : 's'} of this log could not be written since ${failure.since.toISOString()} (${failure.cause})`,
+    };
+    this.#send(this.#render(JSON.stringify(record)));
+    this.#options.onRecovered?.({ name: this.#options.name, file: stream.file ?? rollBasePath(this.#options.dir, this.#options.name), ...failure });
   }
 
   #notifyProgress(): void {
@@ -170,16 +284,14 @@ export class LogSink {
         dateFormat: ROLL_DATE_FORMAT,
         mkdir: true,
       });
+      const own = stream;
       stream.on('error', (cause: unknown) => {
-        // Until the file is open, the catch below reports.
-        if (this.#stream === undefined) return;
-        this.#lastError = cause;
-        this.#notifyProgress();
-        this.#options.onError(this.#error('cannot write', cause));
+        // Until the file is open, the catch below reports; a dropped stream's late errors are spent.
+        if (this.#stream !== own) return;
+        this.#fail(own, cause, 'cannot write');
       });
       stream.on('write', (bytes: number) => {
-        this.#written += bytes;
-        this.#notifyProgress();
+        if (this.#stream === own) this.#wrote(bytes);
       });
       // pino-roll opens the file asynchronously; lines wait until then.
       await once(stream, 'ready');
@@ -192,12 +304,14 @@ export class LogSink {
       const pending = this.#pending;
       this.#pending = [];
       if (separator !== '') this.#send(separator);
+      this.#recovered(opened);
       for (const text of pending) this.#send(text);
     } catch (cause) {
       if (stream !== undefined && !stream.destroyed) stream.destroy();
-      this.#failedAt = Date.now();
+      const dropped = this.#pending.length;
       this.#pending = [];
-      this.#options.onError(this.#error('cannot open', cause));
+      this.#fail(undefined, cause, 'cannot open');
+      if (this.#failure !== undefined) this.#failure.lost += dropped;
     } finally {
       this.#opening = undefined;
     }

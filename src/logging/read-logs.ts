@@ -9,7 +9,7 @@ import { lstat, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLogLine, type LogRecord } from './format.js';
 import { LogFileError, describeCause } from './log-errors.js';
-import {
+import { isLogName,
   compareRolledKeys,
   logLinkPath,
   rolledFiles,
@@ -216,6 +216,8 @@ function entry(file: string, line: string): LogEntry {
  */
 export async function* readLogs(options: ReadLogsOptions): AsyncGenerator<LogEntry> {
   const { dir, name, signal } = options;
+  // A name is joined into paths: `../x` would read (or follow) files outside the log directory.
+  if (!isLogName(name)) throw new LogFileError(`"${name}" is not the name of a log`, { file: join(dir, name) });
   const pollMs = options.pollMs ?? 500;
   const watched = [dir, rolledFilesDir(dir, name)];
   const filter = new SinceFilter(options.since);

@@ -4,7 +4,7 @@
 // others (watch before the first load, re-attach before onstart runs). Split, that state would
 // be passed around instead of held; so this file is over 300 lines and stays one thing.
 
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { schedulerContext, type SchedulerContext } from '../config/builtin-job.js';
@@ -16,13 +16,14 @@ import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js
 import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
 import { schedulerInstance } from './instance.js';
 import type { Job } from '../core/job.js';
-import type { OutputLine, RunOrigin } from '../core/run.js';
+import { endedWithScheduler, type OutputLine, type RunOrigin } from '../core/run.js';
 import { resumeRun, runJob, type RunReport } from './run-job.js';
 import { openLogFiles, type LogFiles } from '../logging/log-files.js';
 import { JobTimers, type TimerChanges } from './timers.js';
 import { RunHistory } from '../state/run-history.js';
-import { writeHeartbeat } from '../state/heartbeat.js';
+import { readHeartbeat, writeHeartbeat } from '../state/heartbeat.js';
 import { DeployState } from '../state/deploy-state.js';
+import { describeCorrupt } from '../state/json-file.js';
 import { watchDirectoryContent, watchFileContent, type FileWatch } from '../config/watch-file.js';
 
 export interface DaemonOptions {
@@ -87,6 +88,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private context: SchedulerContext = {};
   private instance = '';
   private reloadWhenBooted = false;
+  private logProblem: string | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly startedAt: Date;
   /** when each job of the table came into it: the scheduler's start, or the reload that added it */
@@ -98,6 +100,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private constructor(private readonly options: DaemonOptions) {
     super();
     this.startedAt = this.now();
+    // Every run under way listens on this one signal (its wait and its output stream): forty
+    // jobs running at once are not a leak, and Node's warning at eleven would say they were.
+    setMaxListeners(0, this.abort.signal);
     this.timers = new JobTimers({ onDue: (job) => this.due(job), now: () => this.now() });
   }
 
@@ -204,9 +209,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       keep: settings?.logKeep ?? Number(SETTING_VARIABLES.logKeep.fallback),
       secrets: result.ok ? result.config.secrets : (result.secrets ?? []),
       stdout: this.options.stdout ?? false,
+      onRecovered: (r) =>
+        this.log.warn({ log: r.name, linesLost: r.lost, since: r.since.toISOString() }, `log ${r.name} is written again; ${r.lost} lines could not be written (${r.cause})`),
     });
     this.log = this.logs.scheduler();
-    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env));
+    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env), {
+      onCorrupt: (corrupt) => this.log.error({ file: corrupt.file, movedTo: corrupt.movedTo }, describeCorrupt(corrupt)),
+    });
     this.log.info({ version: this.options.version, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
 
     if (result.ok) {
@@ -216,7 +225,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.error({ problems: result.issues.length }, 'env.local is invalid: no job is scheduled until it is fixed');
     }
 
-    await this.reattach();
+    // Read before this scheduler's first beat replaces it: when the previous one was last alive.
+    const previous = await readHeartbeat(settings?.stateDir ?? settingFromEnvironment('stateDir', env)).catch(() => undefined);
+    await this.reattach(previous === undefined ? undefined : new Date(previous.time));
     await this.endUnfinishedDeploy(settings?.stateDir);
     // docker-crontab's `onstart`: once when the scheduler starts, not on every reload.
     for (const job of this.jobs) if (job.onstart && job.enabled) void this.launch(job, 'onstart');
@@ -312,7 +323,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   /** Runs a previous scheduler started (or that ended while none was watching) are followed to their end. */
-  private async reattach(): Promise<void> {
+  private async reattach(previousAlive: Date | undefined): Promise<void> {
+    // A beat's interval, then the engine's stop timeout (10 s by default) and some slack.
+    const window = (this.options.heartbeatMs ?? 15_000) + 30_000;
     let found;
     try {
       found = await this.options.containers.list();
@@ -331,6 +344,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         origin: container.origin,
         by: container.by,
         onOutput: this.outputOf(container.job),
+        interruptedBy: endedWithScheduler(container, previousAlive, window)
+          ? 'the run was stopped together with the scheduler (the Docker engine or the host went down)'
+          : undefined,
         signal: this.abort.signal,
         timeoutMs: job?.timeoutMs,
         stopGraceSeconds: this.options.stopGraceSeconds,
@@ -430,6 +446,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private async beat(): Promise<void> {
+    const logProblem = await this.logs.checkDirectory();
+    if (logProblem !== this.logProblem) {
+      // The scheduler's own log is in that directory: this line reaches stdout (the container's log) only.
+      if (logProblem === undefined) this.log.info({}, 'the log directory is back: logs are written again');
+      else this.log.error({}, `${logProblem}: job output is counted and dropped until it is back; health fails meanwhile`);
+      this.logProblem = logProblem;
+    }
     const stateDir = this.loaded?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
@@ -440,6 +463,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       configProblems: this.problems.map(formatIssue),
       jobs: this.timers.size,
       running: [...this.inFlight.keys()],
+      ...(logProblem === undefined ? {} : { logProblem }),
     });
   }
 

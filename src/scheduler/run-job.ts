@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { describeStep, runsInContainer, type ContainerRunJob, type ExecJob, type Job, type LocalJob, type RunStep } from '../core/job.js';
-import type { RunContainer, RunOrigin, RunRecord } from '../core/run.js';
+import { KILLED_EXIT_CODES, type RunContainer, type RunOrigin, type RunRecord } from '../core/run.js';
 import { newRunId, shortId } from '../core/short-id.js';
 import { ContainerNameInUse } from '../docker/errors.js';
 import { logOutputLine } from '../logging/log-files.js';
@@ -126,14 +126,18 @@ async function runContainerJob(job: ContainerRunJob, deps: RunDeps, options: Run
  * Re-attaches to a run started earlier (by a scheduler that has since restarted):
  * writes the output lines not yet in the log, waits for the end, records and removes it.
  */
-export async function resumeRun(container: RunContainer, deps: RunDeps, options: RunOptions & { timeoutMs?: number | undefined }): Promise<RunReport> {
+export async function resumeRun(
+  container: RunContainer,
+  deps: RunDeps,
+  options: RunOptions & { timeoutMs?: number | undefined; interruptedBy?: string | undefined },
+): Promise<RunReport> {
   const log = deps.logs.job(container.job).child({ run: container.run });
   const skipLines = await deps.logs.countRunOutput(container.job, container.run);
   const startedAt = container.startedAt ?? (deps.now ?? (() => new Date()))();
   log.info({ container: shortId(container.id), linesAlreadyLogged: skipLines, running: container.running }, 're-attached to run');
   return follow(
     container.job,
-    { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs },
+    { id: container.id, run: container.run, startedAt, skipLines, timeoutMs: options.timeoutMs, interruptedBy: options.interruptedBy },
     deps,
     { ...options, origin: container.origin, by: container.by },
     log,
@@ -146,6 +150,8 @@ interface Following {
   readonly startedAt: Date;
   readonly skipLines: number;
   readonly timeoutMs: number | undefined;
+  /** known before following: what stopped the run if it was killed (see endedWithScheduler) */
+  readonly interruptedBy?: string | undefined;
 }
 
 async function follow(jobName: string, f: Following, deps: RunDeps, options: RunOptions, log: Logger): Promise<RunReport> {
@@ -178,33 +184,101 @@ async function follow(jobName: string, f: Following, deps: RunDeps, options: Run
     onAbort = () => resolve('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
   });
-  let exit: number | 'aborted';
+  let exit: number | 'aborted' | 'engine-lost';
   try {
-    exit = await Promise.race([deps.containers.wait(f.id), aborted]);
+    exit = await Promise.race([
+      deps.containers.wait(f.id).catch((error: unknown) => {
+        log.warn({ err: error }, 'lost the Docker engine while waiting for the run');
+        return 'engine-lost' as const;
+      }),
+      aborted,
+    ]);
   } finally {
     if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
     cancelTimeout?.();
     // The output stream ends when the container does; every line must be written before the container goes.
     await pump;
   }
-  const endedAt = now();
-  const durationMs = endedAt.getTime() - f.startedAt.getTime();
 
-  if (exit === 'aborted') {
+  // The engine is asked about a killed run below, which may take seconds: a scheduler stopping
+  // meanwhile leaves the run for the next one, as it does any run under way.
+  const engine = exit === 'aborted' ? undefined : await engineVerdict(exit, timedOut, f, deps, options);
+  if (engine === undefined || (options.signal?.aborted === true && engine.interrupted !== undefined)) {
+    const endedAt = now();
     log.info({ container: shortId(f.id) }, 'stopped following run; it keeps running and will be re-attached');
-    await deps.logs.flush(jobName);
-    return { job: jobName, run: f.run, outcome: 'interrupted', exitCode: undefined, startedAt: f.startedAt, endedAt, durationMs, message: 'scheduler stopped while the run was going' };
+    await flushQuietly(deps, jobName, log);
+    return {
+      job: jobName, run: f.run, outcome: 'interrupted', exitCode: undefined, startedAt: f.startedAt, endedAt,
+      durationMs: endedAt.getTime() - f.startedAt.getTime(), message: 'scheduler stopped while the run was going',
+    };
   }
 
-  const outcome = timedOut ? 'timed-out' : exit === 0 ? 'succeeded' : 'failed';
-  const message = timedOut ? `timed out after ${Math.round((f.timeoutMs ?? 0) / 1000)}s` : undefined;
-  const level = outcome === 'succeeded' ? 'info' : 'error';
-  log[level]({ outcome, exitCode: exit, durationMs }, message ? `run finished: ${message}` : 'run finished');
-  await deps.logs.flush(jobName);
-  await deps.containers.remove(f.id);
-  const report: RunReport = { job: jobName, run: f.run, outcome, exitCode: exit, startedAt: f.startedAt, endedAt, durationMs, message };
-  await deps.history.record(toRecord(report, options));
+  if (engine.keepWaiting || engine.unread) {
+    // The output stream broke with the engine: what the container wrote since is still in its log.
+    await flushQuietly(deps, jobName, log);
+    const skipLines = await deps.logs.countRunOutput(jobName, f.run).catch(() => f.skipLines);
+    if (engine.keepWaiting) return follow(jobName, { ...f, skipLines }, deps, options, log);
+    try {
+      for await (const line of deps.containers.output(f.id, { skipLines, signal: options.signal })) {
+        logOutputLine(log, line.stream, line.text);
+        options.onOutput?.(line, f.run);
+      }
+    } catch (error) {
+      log.error({ err: error }, 'could not read the rest of the run\'s output after the engine came back');
+    }
+  }
+  const endedAt = now();
+  const durationMs = endedAt.getTime() - f.startedAt.getTime();
+  const exitCode = engine.exitCode;
+  const outcome = engine.interrupted ? 'interrupted' : timedOut ? 'timed-out' : exitCode === 0 ? 'succeeded' : 'failed';
+  const message = engine.interrupted
+    ? `${engine.interrupted}${exitCode === undefined ? '' : ` (its container ended with exit ${exitCode})`}; not a failure of the job`
+    : timedOut ? `timed out after ${Math.round((f.timeoutMs ?? 0) / 1000)}s` : undefined;
+  const level = outcome === 'succeeded' ? 'info' : outcome === 'interrupted' ? 'warn' : 'error';
+  log[level]({ outcome, exitCode, durationMs }, message ? `run finished: ${message}` : 'run finished');
+  await flushQuietly(deps, jobName, log);
+  // The bookkeeping below must end the run whatever fails: a run left `running` in the history
+  // with its container kept would hold the job's name, and every later run would be skipped.
+  await deps.containers.remove(f.id).catch((error: unknown) => log.error({ err: error, container: shortId(f.id) }, 'could not remove the run\'s container'));
+  const report: RunReport = { job: jobName, run: f.run, outcome, exitCode, startedAt: f.startedAt, endedAt, durationMs, message };
+  await deps.history.record(toRecord(report, options)).catch((error: unknown) => log.error({ err: error }, 'could not record the run in the run history'));
   return report;
+}
+
+/** A log that cannot be written loses lines (counted by the log), never the run's end. */
+async function flushQuietly(deps: RunDeps, jobName: string, log: Logger): Promise<void> {
+  try {
+    await deps.logs.flush(jobName);
+  } catch (error) {
+    log.error({ err: error }, 'could not write the log of the run');
+  }
+}
+
+/**
+ * Tells a run stopped by the engine from the job's own end. A container killed with SIGKILL
+ * or SIGTERM that the scheduler did not stop, or whose wait broke, is checked against the
+ * engine: if the engine went away and came back, the run was interrupted, not failed.
+ */
+async function engineVerdict(
+  exit: number | 'engine-lost',
+  timedOut: boolean,
+  f: Following,
+  deps: RunDeps,
+  options: RunOptions,
+): Promise<{ exitCode: number | undefined; interrupted?: string; keepWaiting?: boolean; unread?: boolean }> {
+  const check = deps.containers.engineRestart;
+  if (exit !== 'engine-lost' && !timedOut && KILLED_EXIT_CODES.has(exit) && f.interruptedBy !== undefined) return { exitCode: exit, interrupted: f.interruptedBy };
+  if (exit !== 'engine-lost' && (timedOut || !KILLED_EXIT_CODES.has(exit) || check === undefined)) return { exitCode: exit };
+  const verdict = check === undefined ? 'gone' : await check.call(deps.containers, { signal: options.signal });
+  if (verdict === 'steady' && exit !== 'engine-lost') return { exitCode: exit };
+  const after = await deps.containers.inspect(f.id).catch(() => undefined);
+  // An engine with live-restore keeps its containers running across its restart.
+  if (after?.running === true && verdict !== 'gone') return { exitCode: undefined, keepWaiting: true };
+  const unread = exit === 'engine-lost' && after !== undefined;
+  const exitCode = exit === 'engine-lost' ? after?.exitCode : exit;
+  if (verdict === 'steady') return { exitCode, unread };
+  if (verdict === 'gone') return { exitCode, interrupted: 'the Docker engine went away while the run was going and did not come back', unread };
+  return { exitCode, interrupted: 'the Docker engine stopped or restarted while the run was going', unread };
 }
 
 /** The origin fields of a run's record and log line; `by` only when there is one. */

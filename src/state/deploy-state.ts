@@ -1,9 +1,13 @@
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DEPLOY_STEPS, type CommitSet, type DeployInProgress, type DeployRunRecord, type DeployStep, type FailedDeploy } from '../core/deploy-record.js';
-import { readJsonFile, writeJsonFile } from './json-file.js';
+import { describeCorrupt, readJsonFile, writeJsonFile, type ReadJsonOptions } from './json-file.js';
 
 export type { CommitSet, DeployInProgress, DeployRunRecord, DeployStep, FailedDeploy };
+
+/** failed.json and its second copy: see `failed()`. */
+const FAILED_COPIES = ['failed.json', 'failed.copy.json'] as const;
 
 const CommitSetSchema: z.ZodType<CommitSet> = z.record(z.string(), z.string());
 
@@ -46,20 +50,32 @@ const KEEP = 100;
 export class DeployState {
   private readonly dir: string;
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly options: ReadJsonOptions = {},
+  ) {
     this.dir = join(stateDir, 'deploy');
   }
 
-  failed(): Promise<FailedDeploy | undefined> {
-    return this.read('failed.json', FailedSchema);
+  /**
+   * The commit set not to retry survives any one corrupt file: it is written twice, one file
+   * after the other, and read from the first that is good. A crash between the two writes
+   * leaves the first one new and the second one old; the first wins.
+   */
+  async failed(): Promise<FailedDeploy | undefined> {
+    const first = await this.readCopy(FAILED_COPIES[0], FailedSchema);
+    if (first.state === 'good') return first.value;
+    if (first.state === 'cleared') return undefined;
+    const second = await this.readCopy(FAILED_COPIES[1], FailedSchema);
+    return second.state === 'good' ? second.value : undefined;
   }
 
   async recordFailure(failure: FailedDeploy): Promise<void> {
-    await this.write('failed.json', failure);
+    for (const name of FAILED_COPIES) await this.write(name, failure);
   }
 
   async clearFailure(): Promise<void> {
-    await this.write('failed.json', null);
+    for (const name of FAILED_COPIES) await this.write(name, null);
   }
 
   inProgress(): Promise<DeployInProgress | undefined> {
@@ -94,11 +110,36 @@ export class DeployState {
   }
 
   private read<T>(name: string, schema: z.ZodType<T>): Promise<T | undefined> {
-    return readJsonFile(join(this.dir, name), schema);
+    return readJsonFile(join(this.dir, name), schema, this.options);
+  }
+
+  /** A copy's value, or whether it was cleared on purpose (`null`) or is missing or corrupt. */
+  private async readCopy<T>(name: string, schema: z.ZodType<T>): Promise<{ state: 'good'; value: T } | { state: 'cleared' | 'unusable' }> {
+    const file = join(this.dir, name);
+    let unusable = false;
+    const value = await readJsonFile(file, schema, {
+      onCorrupt: (c) => {
+        unusable = true;
+        if (this.options.onCorrupt === undefined) process.stderr.write(`${describeCorrupt(c)}\n`);
+        else this.options.onCorrupt(c);
+      },
+    });
+    if (value !== undefined) return { state: 'good', value };
+    if (unusable) return { state: 'unusable' };
+    return { state: (await exists(file)) ? 'cleared' : 'unusable' };
   }
 
   /** `durable` for the intent: it must be on disk before what it describes moves. */
   private write(name: string, value: unknown, durable = false): Promise<void> {
     return writeJsonFile(join(this.dir, name), value, { durable });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }

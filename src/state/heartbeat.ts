@@ -11,6 +11,8 @@ const HeartbeatSchema = z.object({
   configProblems: z.array(z.string()),
   jobs: z.number(),
   running: z.array(z.string()),
+  /** why the log directory takes no lines (deleted); absent while it is fine */
+  logProblem: z.string().optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -26,11 +28,12 @@ export function readHeartbeat(stateDir: string): Promise<Heartbeat | undefined> 
   return readJsonFile(heartbeatPath(stateDir), HeartbeatSchema);
 }
 
-/** Healthy: the daemon wrote a beat recently and its job table is valid. A pure decision over the beat. */
+/** Healthy: the daemon wrote a beat recently, its log directory is there and its job table is valid. A pure decision over the beat. */
 export function judgeHealth(beat: Heartbeat | undefined, now: Date, maxAgeMs: number): { healthy: boolean; reason: string } {
   if (beat === undefined) return { healthy: false, reason: 'no heartbeat: the scheduler is not running (or its state dir is not this one)' };
   const age = now.getTime() - new Date(beat.time).getTime();
   if (age > maxAgeMs) return { healthy: false, reason: `last heartbeat ${Math.round(age / 1000)}s ago (pid ${beat.pid}): the scheduler is stuck or gone` };
+  if (beat.logProblem !== undefined) return { healthy: false, reason: `${beat.logProblem}: job output is counted and dropped until it is back` };
   if (!beat.configValid) return { healthy: false, reason: `env.local is invalid: ${beat.configProblems.join('; ')}` };
   return { healthy: true, reason: `ok: ${beat.jobs} jobs scheduled, ${beat.running.length} running, version ${beat.version}` };
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RUN_ORIGINS, RUN_OUTCOMES, type RunRecord } from '../core/run.js';
-import { readJsonFile, writeJsonFile } from './json-file.js';
+import { readJsonFile, writeJsonFile, type ReadJsonOptions } from './json-file.js';
 
 const RunRecordSchema: z.ZodType<RunRecord> = z.object({
   job: z.string(),
@@ -31,13 +31,16 @@ export class RunHistory {
   private readonly dir: string;
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(stateDir: string) {
+  constructor(
+    stateDir: string,
+    private readonly options: ReadJsonOptions = {},
+  ) {
     this.dir = join(stateDir, 'runs');
   }
 
-  /** Newest first. A missing or unreadable file is an empty history, not an error: history is informative. */
+  /** Newest first. A missing file is an empty history; a corrupt one is moved aside and reported (see readJsonFile). */
   async runs(job: string): Promise<RunRecord[]> {
-    return (await readJsonFile(this.file(job), HistoryFileSchema))?.runs ?? [];
+    return (await readJsonFile(this.file(job), HistoryFileSchema, this.options))?.runs ?? [];
   }
 
   async last(job: string): Promise<RunRecord | undefined> {
