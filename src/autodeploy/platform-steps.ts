@@ -67,10 +67,20 @@ export function runOptions(compose: ComposeCommand, ctx: PlatformContext, loud =
   const wrapper = compose.source === 'pavics-compose.sh' || compose.source === 'birdhouse-compose.sh';
   return {
     cwd: ctx.composeDir,
-    env: wrapper ? { ...process.env, COMPOSE_DIR: ctx.composeDir, ...ctx.composeEnv } : { ...process.env, ...ctx.env },
+    env: wrapper ? { ...hostEnvironment(process.env), COMPOSE_DIR: ctx.composeDir, ...ctx.composeEnv } : { ...process.env, ...ctx.env },
     timeoutMs: ctx.settings.composeTimeoutMs,
     ...(loud ? { onLine: (line: string, stream: 'stdout' | 'stderr') => ctx.onEvent({ type: 'compose-output', line, stream }) } : {}),
   };
+}
+
+/**
+ * This process's environment as an operator's shell would have it: without the variables the
+ * scheduler gives its deploy container (AUTODEPLOY_ENV_FILE, AUTODEPLOY_JOB, ...). The platform's
+ * compose files may name them (the scheduler's own service does): handed on, they would make
+ * a deploy see a service definition other than the operator's `up` and recreate it.
+ */
+function hostEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AUTODEPLOY_')));
 }
 
 /** The compose command and the project it runs, said as an event. */
