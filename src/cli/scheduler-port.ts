@@ -55,6 +55,13 @@ function intervalSeconds(schedule: Schedule, now: Date): number {
   return longest;
 }
 
+/** The job's next runs: the one its timer is armed for, then the two its schedule gives after it. */
+const COMING_RUNS = 3;
+function comingRuns(job: Job, first: Date | undefined): Date[] {
+  if (first === undefined || job.schedule === null) return [];
+  return [first, ...nextRuns(job.schedule, first, COMING_RUNS - 1, first)];
+}
+
 export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): SchedulerPort {
   // node-cron finds a cron job's next run by walking its calendar, a millisecond or more for a
   // yearly job: a scrape of 100 jobs every few seconds keeps each answer until it is past, for
@@ -80,6 +87,7 @@ export function schedulerPort(daemon: Daemon, tracker: DeployStatusTracker): Sch
           enabled: job.enabled,
           comment: job.comment === '' ? undefined : job.comment,
           nextRun: daemon.nextRun(job.name)?.toISOString(),
+          nextRuns: comingRuns(job, daemon.nextRun(job.name)).map((d) => d.toISOString()),
           running: daemon.running(job.name),
           lastRun: await daemon.runHistory.last(job.name),
         })),

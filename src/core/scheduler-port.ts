@@ -13,6 +13,8 @@ export interface JobSummary {
   readonly comment: string | undefined;
   /** ISO time of the next run; undefined when not scheduled */
   readonly nextRun: string | undefined;
+  /** ISO times of the next runs, the next one first (three at most); empty when not scheduled */
+  readonly nextRuns: readonly string[];
   readonly running: boolean;
   readonly lastRun: RunRecord | undefined;
 }

@@ -135,21 +135,24 @@ function jobsTable(ctx: PageContext, data: IndexData): string {
   const rows = data.jobs.map((job) => {
     const last = job.lastRun;
     const interval = data.intervals.get(job.name);
-    const next = job.nextRun === undefined ? '<span class="none">not scheduled</span>' : `${when(ctx, job.nextRun)}${interval === undefined ? '' : `<br><small>then about every ${formatDuration(interval * 1000)}</small>`}`;
+    const [first, ...later] = job.nextRuns;
+    const next = first === undefined
+      ? '<span class="none">not scheduled</span>'
+      : `${when(ctx, first)}${later.map((t) => `<br><small>then ${when(ctx, t)}</small>`).join('')}${interval === undefined ? '' : `<br><small>about every ${formatDuration(interval * 1000)}</small>`}`;
     const lastCell = job.running
       ? outcome(ctx, 'running')
       : last === undefined ? '<span class="none">never run</span>' : `<a href="${runLink(ctx, job.name, last.run)}">${outcome(ctx, last.outcome)}</a> <small>${formatDuration(last.durationMs)}</small><br><small>${when(ctx, last.endedAt ?? last.startedAt)}</small>`;
     return `<tr class="job${job.enabled ? '' : ' disabled'}" data-job="${text(ctx, job.name)}">
 <th scope="row">${text(ctx, job.name)}<br><small>${text(ctx, job.kind)}${job.enabled ? '' : ' · disabled'}</small>${job.comment === undefined ? '' : `<br><small class="comment">${text(ctx, job.comment)}</small>`}</th>
 <td data-label="schedule"><code>${text(ctx, job.schedule) || '<span class="none">none</span>'}</code></td>
-<td data-label="next run">${next}</td>
+<td data-label="next runs">${next}</td>
 <td data-label="last run">${lastCell}</td>
 <td data-label="recent runs">${strip(ctx, job.name, data.runs.get(job.name) ?? [])}</td>
 </tr>`;
   });
   return `<section id="jobs"><h2>Jobs</h2>
 <div class="scroll"><table class="cards">
-<thead><tr><th scope="col">job</th><th scope="col">schedule</th><th scope="col">next run</th><th scope="col">last run</th><th scope="col">recent runs</th></tr></thead>
+<thead><tr><th scope="col">job</th><th scope="col">schedule</th><th scope="col">next runs</th><th scope="col">last run</th><th scope="col">recent runs</th></tr></thead>
 <tbody>
 ${rows.join('\n') || '<tr><td colspan="5" class="none">no job in the table</td></tr>'}
 </tbody></table></div></section>`;

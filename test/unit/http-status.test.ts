@@ -20,7 +20,7 @@ const run: RunRecord = { job: 'evil<job>', run: 'r1', origin: 'schedule', outcom
 const scheduler: SchedulerPort = {
   deployJob: 'autodeploy',
   notebookJob: 'notebookdeploy',
-  jobs: async () => [{ name: 'evil<job>', kind: 'local', schedule: '@daily', enabled: true, comment: '"quoted" & <b>bold</b>', nextRun: '2026-12-02T00:00:00.000Z', running: false, lastRun: run }],
+  jobs: async () => [{ name: 'evil<job>', kind: 'local', schedule: '@daily', enabled: true, comment: '"quoted" & <b>bold</b>', nextRun: '2026-12-02T00:00:00.000Z', nextRuns: ['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z', '2026-12-04T00:00:00.000Z'], running: false, lastRun: run }],
   runs: async (job) => (job === 'evil<job>' ? [run] : undefined),
   runOutput: async () => [{ time: '2026-12-01T11:59:01.000Z', stream: 'stdout', text: `<img src=x onerror=alert(1)> ${SECRET}` }],
   start: () => ({ kind: 'unknown' }),
@@ -43,6 +43,8 @@ describe('the status page HTML', () => {
     expect(page.body).toContain('failed with ***');
     expect(page.body).toContain('runs/evil%3Cjob%3E/r1');
     expect(page.body).toContain('The configuration was refused (2 problems)');
+    // the job table shows the next three runs
+    for (const at of ['2026-12-02 00:00:00', '2026-12-03 00:00:00', '2026-12-04 00:00:00']) expect(page.body).toContain(`title="${at} UTC"`);
     const output = renderRun(ctx, { job: 'evil<job>', record: run, output: await scheduler.runOutput('evil<job>', 'r1') });
     expect(output.body).toContain('&#60;img src=x onerror=alert(1)&#62; ***');
     expect(output.refresh).toBe(0);
