@@ -1,5 +1,5 @@
 // The Docker engine restarted under a running job. The engine is one this file starts for
-// itself (restarting the shared one would kill other people's containers), and the daemon
+// itself (restarting the host's engine would stop every other container on it), and the daemon
 // under test reaches it through DOCKER_HOST.
 import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
