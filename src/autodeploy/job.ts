@@ -5,9 +5,9 @@
 
 import { dirname } from 'node:path';
 import {
+  builtinSchedule,
   credentialMounts,
-  draftText,
-  listedJob,
+  replacedJob,
   setByOperator,
   DOCKER_SOCKET,
   envFilePaths,
@@ -20,7 +20,6 @@ import {
 import { parseDockerArgs, type DockerArgs } from '../config/docker-args.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { AutodeployJob, ContainerSpec } from '../core/job.js';
-import { parseSchedule } from '../core/schedule.js';
 
 const FREQUENCY = 'AUTODEPLOY_PLATFORM_FREQUENCY';
 /** birdhouse-deploy's AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS: more mounts, env or a network for the deploy container. */
@@ -39,8 +38,7 @@ export const autodeployJobKind: BuiltinJobKind = {
   build(input) {
     const { settings } = input;
     if (settings.composeDir === undefined) return { job: undefined, issues: [] };
-    const listed = listedJob(input, 'autodeploy');
-    const replaced = listed !== undefined && BIRDHOUSE_DEPLOY_SCRIPT.test(draftText(listed, 'command')) ? listed : undefined;
+    const replaced = replacedJob(input, 'autodeploy', BIRDHOUSE_DEPLOY_SCRIPT);
     let rule: string;
     if (replaced !== undefined) {
       rule = `birdhouse's autodeploy job at ${place(replaced.source)} runs triggerdeploy.sh: the built-in autodeploy runs instead, on that job's schedule`;
@@ -51,24 +49,22 @@ export const autodeployJobKind: BuiltinJobKind = {
       rule = `PAVICS 1.x: on by default, on ${FREQUENCY}`;
     }
     const issues: ConfigIssue[] = [];
-    const frequencyKey = replaced === undefined ? FREQUENCY : 'schedule';
     const source = replaced?.fields.schedule?.where ?? replaced?.source ?? input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
-    const frequency = replaced === undefined ? settings.platformFrequency : draftText(replaced, 'schedule');
-    const parsed = parseSchedule(frequency, settings.timezone);
-    if (!parsed.ok) issues.push({ ...source, key: frequencyKey, job: 'autodeploy', message: frequencyKey === FREQUENCY ? `${FREQUENCY}: ${parsed.message}` : `job "autodeploy": ${parsed.message}` });
+    const { schedule, issue } = builtinSchedule(input, 'autodeploy', replaced, { name: FREQUENCY, value: settings.platformFrequency }, source);
+    if (issue !== undefined) issues.push(issue);
     const extraEntry = input.entries.get(EXTRA_ARGS);
     const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
     for (const problem of extra.problems) {
       issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_ARGS, job: 'autodeploy', message: `${EXTRA_ARGS}: ${problem}` });
     }
     const claims = replaced === undefined ? [] : ['autodeploy'];
-    if (!parsed.ok || extra.problems.length > 0) return { job: undefined, issues, claims };
+    if (schedule === undefined || extra.problems.length > 0) return { job: undefined, issues, claims };
     const job: AutodeployJob = {
       kind: 'autodeploy',
       name: 'autodeploy',
       comment: 'keep every checkout deployed',
-      schedule: parsed.schedule,
-      enabled: parsed.schedule !== null,
+      schedule,
+      enabled: schedule !== null,
       // A deploy is never cut short: a half-done deploy is worse than a slow one.
       timeoutMs: undefined,
       source,

@@ -4,8 +4,9 @@
 // recipe and its command; the loader builds the kinds the CLI or the daemon hands it.
 
 import type { ConfigIssue } from '../core/issues.js';
-import type { ContainerSpec, Job } from '../core/job.js';
+import type { ContainerSpec, Job, Schedule } from '../core/job.js';
 import type { SelfContainer } from '../core/run.js';
+import { parseSchedule } from '../core/schedule.js';
 import type { JobDraft, SettingEntry } from './job-draft.js';
 import type { Settings } from './settings.js';
 
@@ -82,15 +83,43 @@ export interface BuiltinJobResult {
 }
 
 /** The operator's job of that name, if any (names compare as the job table does, in lower case). */
-export function listedJob(input: BuiltinJobInput, name: string): JobDraft | undefined {
+function listedJob(input: BuiltinJobInput, name: string): JobDraft | undefined {
   return input.listed?.find((draft) => draft.name.toLowerCase() === name);
 }
 
 /** A draft field as text ('' when absent): a command list is joined with spaces. */
-export function draftText(draft: JobDraft, field: 'command' | 'schedule'): string {
+function draftText(draft: JobDraft, field: 'command' | 'schedule'): string {
   const value = draft.fields[field]?.value;
   if (value === undefined || value === null) return '';
   return Array.isArray(value) ? value.join(' ') : String(value);
+}
+
+/**
+ * The operator's job of that name when its command runs birdhouse-deploy's own script for the
+ * built-in's work: the built-in then runs in its place, on that job's schedule.
+ */
+export function replacedJob(input: BuiltinJobInput, name: string, script: RegExp): JobDraft | undefined {
+  const listed = listedJob(input, name);
+  return listed !== undefined && script.test(draftText(listed, 'command')) ? listed : undefined;
+}
+
+/**
+ * A built-in's schedule: the replaced job's when there is one, else its frequency setting's. A
+ * problem names the one it came from, at the job's schedule line or else at `fallback`.
+ */
+export function builtinSchedule(
+  input: BuiltinJobInput,
+  job: string,
+  replaced: JobDraft | undefined,
+  setting: { readonly name: string; readonly value: string },
+  fallback: { readonly file: string; readonly line: number | undefined },
+): { readonly schedule: Schedule | null; readonly issue?: undefined } | { readonly schedule?: undefined; readonly issue: ConfigIssue } {
+  const parsed = parseSchedule(replaced === undefined ? setting.value : draftText(replaced, 'schedule'), input.settings.timezone);
+  if (parsed.ok) return { schedule: parsed.schedule };
+  const where = replaced?.fields.schedule?.where ?? fallback;
+  return replaced === undefined
+    ? { issue: { ...where, key: setting.name, job, message: `${setting.name}: ${parsed.message}` } }
+    : { issue: { ...where, key: 'schedule', job, message: `job "${job}": ${parsed.message}` } };
 }
 
 /** The setting was given by the operator (env.local or the environment), not by the scheduler's defaults. */

@@ -3,9 +3,9 @@
 
 import { dirname } from 'node:path';
 import {
+  builtinSchedule,
   credentialMounts,
-  draftText,
-  listedJob,
+  replacedJob,
   DOCKER_SOCKET,
   envFilePaths,
   sameMount,
@@ -17,7 +17,6 @@ import {
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { ContainerSpec, NotebookDeployJob } from '../core/job.js';
 import { localSourcePath } from '../core/notebook-source.js';
-import { parseSchedule } from '../core/schedule.js';
 
 const FREQUENCY = 'AUTODEPLOY_NOTEBOOK_FREQUENCY';
 const SOURCES = 'AUTODEPLOY_NOTEBOOK_SOURCES';
@@ -39,18 +38,12 @@ export const notebookDeployJobKind: BuiltinJobKind = {
   build(input) {
     const { settings } = input;
     if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
-    const listed = listedJob(input, 'notebookdeploy');
-    const replaced = listed !== undefined && BIRDHOUSE_NOTEBOOK_SCRIPT.test(draftText(listed, 'command')) ? listed : undefined;
+    const replaced = replacedJob(input, 'notebookdeploy', BIRDHOUSE_NOTEBOOK_SCRIPT);
     const claims = replaced === undefined ? [] : ['notebookdeploy'];
     const source = input.entries.get(SOURCES)?.source ?? { file: input.envFile, line: undefined };
     const issues: ConfigIssue[] = [];
-    const frequency = replaced === undefined ? settings.notebookFrequency : draftText(replaced, 'schedule');
-    const parsed = parseSchedule(frequency, settings.timezone);
-    if (!parsed.ok) {
-      const where = replaced?.fields.schedule?.where ?? input.entries.get(FREQUENCY)?.source ?? source;
-      const key = replaced === undefined ? FREQUENCY : 'schedule';
-      issues.push({ ...where, key, job: 'notebookdeploy', message: replaced === undefined ? `${FREQUENCY}: ${parsed.message}` : `job "notebookdeploy": ${parsed.message}` });
-    }
+    const { schedule, issue } = builtinSchedule(input, 'notebookdeploy', replaced, { name: FREQUENCY, value: settings.notebookFrequency }, input.entries.get(FREQUENCY)?.source ?? source);
+    if (issue !== undefined) issues.push(issue);
     const target = settings.notebookTargetDir;
     if (target === undefined) {
       issues.push({
@@ -60,13 +53,13 @@ export const notebookDeployJobKind: BuiltinJobKind = {
         message: 'notebook sources are set, but not where to publish them: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR (the notebooks then go to its tutorial-notebooks folder)',
       });
     }
-    if (!parsed.ok || target === undefined) return { job: undefined, issues, claims };
+    if (schedule === undefined || target === undefined) return { job: undefined, issues, claims };
     const job: NotebookDeployJob = {
       kind: 'notebookdeploy',
       name: 'notebookdeploy',
       comment: 'publish tutorial notebooks from git',
-      schedule: parsed.schedule,
-      enabled: parsed.schedule !== null,
+      schedule,
+      enabled: schedule !== null,
       timeoutMs: NOTEBOOK_DEPLOY_TIMEOUT_MS,
       source,
       triggers: [],
