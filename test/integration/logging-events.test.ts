@@ -70,34 +70,29 @@ describe('event lines of a job in its log', () => {
     expect(records[5]).toMatchObject({ out: 'stdout', msg: 'plain output' });
   });
 
+  /** The run's story in the text format, each line after its time: the same from the log file and from `autodeploy logs`. */
+  const STORY = [
+    'INFO  autodeploy[r1] | checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main',
+    'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
+    'INFO  autodeploy[r1] |   9f8e7d6c5b4a Rotate the token ***',
+    'INFO  autodeploy[r1] | deploy failed: compose said ***',
+    'INFO  autodeploy[r1] | {"level":30,"msg":"a JSON line that is no event"}',
+    'INFO  autodeploy[r1] | plain output',
+    'INFO  autodeploy[r1] run finished exitCode=0',
+  ];
+
   it('read as the sentences alone in the text format', async () => {
     const text = await logRun('text');
     expect(text).not.toContain('nter');
     const stories = text.trimEnd().split('\n').map((line) => line.replace(/^\S+ /, ''));
-    expect(stories).toEqual([
-      'INFO  autodeploy[r1] | checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main',
-      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
-      'INFO  autodeploy[r1] |   9f8e7d6c5b4a Rotate the token ***',
-      'INFO  autodeploy[r1] | deploy failed: compose said ***',
-      'INFO  autodeploy[r1] | {"level":30,"msg":"a JSON line that is no event"}',
-      'INFO  autodeploy[r1] | plain output',
-      'INFO  autodeploy[r1] run finished exitCode=0',
-    ]);
+    expect(stories).toEqual(STORY);
   });
 
   it('read as the story with `autodeploy logs` from a JSON log, and count as output lines on re-attach', async () => {
     await logRun('json');
     const shown: string[] = [];
     for await (const entry of readLogs({ dir, name: 'autodeploy' })) shown.push(entry.record === undefined ? entry.line : formatText(entry.record));
-    expect(shown.map((line) => line.replace(/^\S+ /, ''))).toEqual([
-      'INFO  autodeploy[r1] | checkout /srv/platform: behind: /srv/platform (main) is 1 commit behind origin/main',
-      'INFO  autodeploy[r1] | pulled /srv/platform: 1a2b3c4d5e6f..9f8e7d6c5b4a',
-      'INFO  autodeploy[r1] |   9f8e7d6c5b4a Rotate the token ***',
-      'INFO  autodeploy[r1] | deploy failed: compose said ***',
-      'INFO  autodeploy[r1] | {"level":30,"msg":"a JSON line that is no event"}',
-      'INFO  autodeploy[r1] | plain output',
-      'INFO  autodeploy[r1] run finished exitCode=0',
-    ]);
+    expect(shown.map((line) => line.replace(/^\S+ /, ''))).toEqual(STORY);
     expect(await countRunOutputLines(dir, 'autodeploy', 'r1')).toBe(jobOutput().length);
   });
 
