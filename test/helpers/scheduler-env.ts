@@ -2,6 +2,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Daemon } from '../../src/scheduler/daemon.js';
+import type { RunReport } from '../../src/scheduler/run-job.js';
 
 export const TEST_IMAGE = 'autodeploy-test/busybox:latest';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -63,4 +65,18 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The daemon's next finished run of that job; fails after timeoutMs. Start waiting before the run can end. */
+export function nextRun(daemon: Daemon, job: string, timeoutMs = 20_000): Promise<RunReport> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no run of ${job} ended within ${timeoutMs} ms (jobs: ${daemon.jobs.map((j) => j.name).join(', ')})`)), timeoutMs);
+    const onRun = (report: RunReport): void => {
+      if (report.job !== job) return;
+      clearTimeout(timer);
+      daemon.off('run', onRun);
+      resolve(report);
+    };
+    daemon.on('run', onRun);
+  });
 }

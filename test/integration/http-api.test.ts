@@ -10,10 +10,9 @@ import { VERSION } from '../../src/cli/version.js';
 import { LABEL_JOB } from '../../src/core/job.js';
 import { connectDocker, dockerJobContainers } from '../../src/docker/job-containers.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
-import type { RunReport } from '../../src/scheduler/run-job.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { request } from '../helpers/http.js';
-import { DEFAULTS_FILE, TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
+import { DEFAULTS_FILE, TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, type Scratch } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
 const containers = dockerJobContainers(docker);
@@ -54,19 +53,6 @@ async function start(scratch: Scratch, options: { notify?: { attempts?: number; 
   return { daemon, services, base: `http://127.0.0.1:${services.port ?? 0}` };
 }
 
-function nextRun(daemon: Daemon, job: string, timeoutMs = 30_000): Promise<RunReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no run of ${job} within ${timeoutMs} ms`)), timeoutMs);
-    const onRun = (report: RunReport): void => {
-      if (report.job !== job) return;
-      clearTimeout(timer);
-      daemon.off('run', onRun);
-      resolve(report);
-    };
-    daemon.on('run', onRun);
-  });
-}
-
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('the API of a running scheduler', () => {
@@ -89,7 +75,7 @@ describe('the API of a running scheduler', () => {
     expect(forbidden.body['reason']).toBe('token viewer has scope read; this needs run');
     expect((await request(base, 'POST', '/api/v1/jobs/no-such-job/run', { headers: bearer(RUN_TOKEN) })).status).toBe(404);
 
-    const ended = nextRun(daemon, job);
+    const ended = nextRun(daemon, job, 30_000);
     const started = await request(base, 'POST', `/api/v1/jobs/${job}/run`, { headers: bearer(RUN_TOKEN) });
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ status: 'started', job, by: 'ci' });

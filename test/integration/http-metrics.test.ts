@@ -8,11 +8,9 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { formatEventLine, type EventData } from '../../src/core/event-line.js';
-import type { RunReport } from '../../src/scheduler/run-job.js';
-import type { Daemon } from '../../src/scheduler/daemon.js';
 import { startObservedScheduler, type ObservedScheduler } from '../helpers/observed-scheduler.js';
 import { PROMTOOL, startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
-import { REPO_ROOT, eventually } from '../helpers/scheduler-env.js';
+import { REPO_ROOT, eventually, nextRun } from '../helpers/scheduler-env.js';
 
 const run = promisify(execFile);
 const MONITORING = join(REPO_ROOT, 'compose/scheduler/config/monitoring');
@@ -28,19 +26,6 @@ async function scheduler(jobs: string, env: readonly string[] = []): Promise<Obs
   const s = await startObservedScheduler({ jobs, env });
   cleanups.push(() => s.stop());
   return s;
-}
-
-function ended(daemon: Daemon, job: string, timeoutMs = 20_000): Promise<RunReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no run of ${job} ended within ${timeoutMs} ms (jobs: ${daemon.jobs.map((j) => j.name).join(', ')})`)), timeoutMs);
-    const onRun = (report: RunReport): void => {
-      if (report.job !== job) return;
-      clearTimeout(timer);
-      daemon.off('run', onRun);
-      resolve(report);
-    };
-    daemon.on('run', onRun);
-  });
 }
 
 async function scrape(base: string): Promise<string> {
@@ -70,16 +55,16 @@ describe('the metrics of a running scheduler', () => {
     // Metrics begin with the first scrape, as Prometheus' would.
     await scrape(s.base);
     for (let i = 0; i < 2; i++) {
-      const end = ended(s.daemon, 'fails');
+      const end = nextRun(s.daemon, 'fails');
       s.daemon.trigger('fails');
       expect((await end).outcome).toBe('failed');
       // The run is over once the daemon lets go of it, just after it told its end.
       await eventually('the run to be let go', () => (s.daemon.running('fails') ? undefined : true));
     }
-    const works = ended(s.daemon, 'works');
+    const works = nextRun(s.daemon, 'works');
     s.daemon.trigger('works');
     await works;
-    const slow = ended(s.daemon, 'slow');
+    const slow = nextRun(s.daemon, 'slow');
     s.daemon.trigger('slow');
     s.daemon.trigger('slow'); // due again while the first runs: skipped
     await slow;

@@ -6,7 +6,7 @@ import type { RunReport } from '../../src/scheduler/run-job.js';
 import { LABEL_JOB } from '../../src/core/job.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords, outputLines } from '../helpers/job-log.js';
-import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, type Scratch } from '../helpers/scheduler-env.js';
+import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, type Scratch } from '../helpers/scheduler-env.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 import { VERSION } from '../../src/cli/version.js';
 
@@ -40,19 +40,6 @@ async function startDaemon(scratch: Scratch, extra: { stopGraceSeconds?: number 
   });
   daemons.push(daemon);
   return daemon;
-}
-
-function nextRun(daemon: Daemon, job: string, timeoutMs = 20_000): Promise<RunReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no run of ${job} within ${timeoutMs} ms`)), timeoutMs);
-    const onRun = (report: RunReport): void => {
-      if (report.job !== job) return;
-      clearTimeout(timer);
-      daemon.off('run', onRun);
-      resolve(report);
-    };
-    daemon.on('run', onRun);
-  });
 }
 
 describe('the scheduler daemon against a real Docker engine', () => {

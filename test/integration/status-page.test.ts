@@ -8,7 +8,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/scheduler/run-job.js';
 import { READ_TOKEN, startObservedScheduler, type ObservedScheduler } from '../helpers/observed-scheduler.js';
-import { REPO_ROOT, eventually } from '../helpers/scheduler-env.js';
+import { REPO_ROOT, eventually, nextRun } from '../helpers/scheduler-env.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-results');
@@ -20,21 +20,8 @@ let s: ObservedScheduler;
 let browser: Browser | undefined;
 const problems: string[] = [];
 
-function ended(job: string): Promise<RunReport> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no run of ${job} ended`)), 20_000);
-    const onRun = (report: RunReport): void => {
-      if (report.job !== job) return;
-      clearTimeout(timer);
-      s.daemon.off('run', onRun);
-      resolve(report);
-    };
-    s.daemon.on('run', onRun);
-  });
-}
-
 async function runOnce(job: string): Promise<RunReport> {
-  const end = ended(job);
+  const end = nextRun(s.daemon, job);
   s.daemon.trigger(job);
   const report = await end;
   await eventually(`${job} to be let go`, () => (s.daemon.running(job) ? undefined : true));
@@ -154,7 +141,7 @@ describe('the status page in a real browser', () => {
     const page = await newPage(390, 844, true);
     await page.goto(`${s.base}/?token=${READ_TOKEN}`);
     expect(page.url()).toBe(`${s.base}/`);
-    const end = ended('reindex');
+    const end = nextRun(s.daemon, 'reindex');
     s.daemon.trigger('reindex');
     const run = await eventually('the live run to be recorded', async () => {
       const last = await s.daemon.runHistory.last('reindex');
