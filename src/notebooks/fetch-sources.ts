@@ -133,7 +133,7 @@ async function fetchSource(source: NotebookSource, number: number, cacheDir: str
     if (problem !== undefined) return fail(`${label}: at commit ${short}, ${problem}`);
     const glob = compileGlob(source.glob);
     if (!glob.ok) return fail(`${label}: glob "${source.glob}" ${glob.problem}`);
-    const selection = selectFiles(listing.files, glob.regexp);
+    const selection = selectFiles(listing.files, glob.glob);
     const bytes = selection.files.reduce((sum, file) => sum + file.size, 0);
     if (bytes > MAX_SOURCE_BYTES) {
       return fail(`${label}: at commit ${short}, the matching files hold ${bytes} bytes, more than the ${MAX_SOURCE_BYTES} a source may publish; narrow its sub-directory or glob`);

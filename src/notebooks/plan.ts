@@ -1,7 +1,7 @@
 // The set to publish, from what each source's commit holds: plain data in, plain data out.
 
 import type { TreeFile } from '../git/tree-files.js';
-import { matchesGlob } from '../core/glob.js';
+import { matchesGlob, type CompiledGlob } from '../core/glob.js';
 
 /** git modes of files whose content can be published: regular, and executable (published read-only all the same). */
 const REGULAR_FILE = new Set(['100644', '100755']);
@@ -35,7 +35,7 @@ export function treeProblem(files: readonly TreeFile[]): string | undefined {
 }
 
 /** The files of a source's sub-directory that its glob matches. */
-export function selectFiles(files: readonly TreeFile[], glob: RegExp): Selection {
+export function selectFiles(files: readonly TreeFile[], glob: CompiledGlob): Selection {
   const selected: TreeFile[] = [];
   const skipped: string[] = [];
   for (const file of files) {
