@@ -128,8 +128,9 @@ export async function readConfig(options: ReadConfigOptions): Promise<LoadResult
 /**
  * What only the disk can say of the settings, said at load rather than when a run fails: the
  * log and state directories are directories and writable (when they exist yet), no checkout is
- * listed twice (links resolved), and the deploy-key directory exists. Only a checkout listed
- * twice refuses the configuration; the others are warnings at their line.
+ * listed twice (links resolved), and the deploy-key directory exists. A file in place of either
+ * directory and a checkout listed twice refuse the configuration; the others are warnings at
+ * their line.
  */
 async function checkOnDisk(config: Config): Promise<{ issues: ConfigIssue[]; warnings: ConfigIssue[] }> {
   const issues: ConfigIssue[] = [];
@@ -139,9 +140,11 @@ async function checkOnDisk(config: Config): Promise<{ issues: ConfigIssue[]; war
   for (const [name, dir] of [['AUTODEPLOY_LOG_DIR', settings.logDir], ['AUTODEPLOY_STATE_DIR', settings.stateDir]] as const) {
     const info = await stat(dir).catch(() => undefined);
     if (info === undefined) continue;
-    // Warned, not refused: refusing would stop every job, while the scheduler keeps running
-    // them through a log or state directory that fails (their lines and records are what is lost).
-    if (!info.isDirectory()) warnings.push({ ...at(name), key: name, message: `${name}: ${dir} is not a directory; name a directory (it is created when missing)` });
+    // A file where the directory should be is a mistake in the configuration: refused.
+    if (!info.isDirectory()) issues.push({ ...at(name), key: name, message: `${name}: ${dir} is not a directory; name a directory (it is created when missing)` });
+    // Warned, not refused: a directory the kernel remounted read-only after a disk error must
+    // not stop every job at the next start; the scheduler runs them through it, and counts the
+    // lines and records it could not write.
     else if (!(await access(dir, constants.W_OK).then(() => true, () => false))) {
       warnings.push({ ...at(name), key: name, message: `${name}: ${dir} cannot be written to by this scheduler; give it write access, or name another directory` });
     }

@@ -42,7 +42,7 @@ async function warnings(lines: readonly string[]): Promise<string[]> {
 }
 
 describe('the log and state directories', () => {
-  it('are refused when a system directory, and warned of when a regular file or not writable', async () => {
+  it('are refused when a system directory or a regular file, and warned of when not writable', async () => {
     const file = join(dir, 'a-file');
     await writeFile(file, 'not a directory\n');
     const locked = join(dir, 'locked');
@@ -55,13 +55,13 @@ describe('the log and state directories', () => {
     expect(await problems([`AUTODEPLOY_LOG_DIR=/etc`, `AUTODEPLOY_STATE_DIR=${state}`])).toEqual([
       'env.local:1: AUTODEPLOY_LOG_DIR="/etc" is a system directory; give the scheduler a directory of its own (e.g. /var/log/birdhouse, /var/lib/autodeploy)',
     ]);
-    // Warned, not refused: the scheduler keeps running jobs through a log directory that fails.
-    expect(await warnings([`AUTODEPLOY_LOG_DIR=${file}`, `AUTODEPLOY_STATE_DIR=${state}`])).toEqual([
+    expect(await problems([`AUTODEPLOY_LOG_DIR=${file}`, `AUTODEPLOY_STATE_DIR=${state}`])).toEqual([
       `env.local:1: AUTODEPLOY_LOG_DIR: ${file} is not a directory; name a directory (it is created when missing)`,
     ]);
-    expect(await warnings([`AUTODEPLOY_LOG_DIR=${join(dir, 'logs')}`, `AUTODEPLOY_STATE_DIR=${file}`])).toEqual([
+    expect(await problems([`AUTODEPLOY_LOG_DIR=${join(dir, 'logs')}`, `AUTODEPLOY_STATE_DIR=${file}`])).toEqual([
       `env.local:2: AUTODEPLOY_STATE_DIR: ${file} is not a directory; name a directory (it is created when missing)`,
     ]);
+    // Warned, not refused: the scheduler keeps running jobs through a log directory that fails.
     // root writes anywhere: only a scheduler run as another user would be told of a 0555 directory.
     if (process.getuid?.() !== 0) {
       expect(await warnings([`AUTODEPLOY_LOG_DIR=${locked}`])).toEqual([
