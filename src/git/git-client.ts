@@ -3,6 +3,11 @@
 // (gitClient), with a timeout of silence and a GitError when it fails; or many at once in one
 // shell script (runGitScript), stopped whole after a timeout, whose commands report their own
 // exit codes.
+//
+// simple-git is the one library here that starts processes itself: it takes no spawn function
+// to hand to process/run.ts. Its abort and timeout stop the git it started; an ssh under that
+// git sees its pipes close, and one stuck on a silent server ends by ssh-command.ts's
+// ServerAliveInterval. test/unit/layers.test.ts keeps simple-git inside this file.
 
 import { realpathSync } from 'node:fs';
 import { quote } from 'shell-quote';

@@ -99,3 +99,39 @@ describe('the layers of src/', () => {
     expect(brokenRule({ file: 'cli/run.ts', from: 'cli', to: 'scheduler', spec: '../scheduler/run-job.js' })).toBeUndefined();
   });
 });
+
+/** The libraries that reach outside the process, and the only place each may be imported. */
+const OWNERS: readonly { readonly library: RegExp; readonly owner: (file: string) => boolean; readonly rule: string }[] = [
+  {
+    library: /^(node:)?child_process$/,
+    owner: (file) => file === 'process/run.ts',
+    rule: 'every child process is started by process/run.ts (one error type, timeouts stop the whole process group)',
+  },
+  {
+    library: /^simple-git$/,
+    owner: (file) => file === 'git/git-client.ts',
+    rule: 'every git command goes through git/git-client.ts (a sealed environment, the settings that keep a checkout from running a command)',
+  },
+  { library: /^dockerode$/, owner: (file) => file.startsWith('docker/'), rule: 'the Docker engine is reached through docker/ only' },
+];
+
+const LIBRARY_IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"]([^'".][^'"]*)['"]|import\(\s*['"]([^'".][^'"]*)['"]\s*\)|require\(\s*['"]([^'".][^'"]*)['"]\s*\)/g;
+
+describe('the libraries that reach outside', () => {
+  const imports = sourceFiles(SRC).flatMap((path) => {
+    const file = relative(SRC, path);
+    return [...readFileSync(path, 'utf8').matchAll(LIBRARY_IMPORT)].map((m) => ({ file, library: m[1] ?? m[2] ?? m[3] ?? '' }));
+  });
+
+  it('are each imported by their one owner only', () => {
+    for (const { library } of OWNERS) {
+      // A pattern that matched no import would make the rule pass by finding nothing.
+      expect(imports.some((i) => library.test(i.library)), String(library)).toBe(true);
+    }
+    const broken = imports.flatMap(({ file, library }) => {
+      const owner = OWNERS.find((o) => o.library.test(library));
+      return owner === undefined || owner.owner(file) ? [] : [`src/${file} imports ${library}: ${owner.rule}`];
+    });
+    expect(broken).toEqual([]);
+  });
+});
