@@ -20,6 +20,7 @@ import { acquireDeployLock, type DeployLock, type LockHolder } from '../state/lo
 import { checkCheckouts, type CheckReport } from './check.js';
 import { bringUp, checkoutStep, composeOf, deployDeadlineMs, failedServices, pullCheckout, rollBack, runOptions, type CheckoutMove, type RollbackReport } from './platform-steps.js';
 import { recoverDeploy } from './recover.js';
+import type { AutodeploySettings } from './settings.js';
 import type { VerifyReport } from './verify.js';
 
 export type { DeployOutcome } from '../core/deploy-events.js';
@@ -43,7 +44,8 @@ export interface DeployReport {
 }
 
 export interface DeployInput {
-  readonly settings: Settings;
+  /** the scheduler's settings (the state directory, the deploy keys) and the autodeploy job's */
+  readonly settings: Settings & AutodeploySettings;
   /**
    * What env.local itself sets (Config.platformEnv): compose without a wrapper needs the
    * platform's variables (COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, what the compose files name).

@@ -20,10 +20,9 @@ import {
 import { parseDockerArgs, type DockerArgs } from '../config/docker-args.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { AutodeployJob, ContainerSpec } from '../core/job.js';
+import { AUTODEPLOY_SETTINGS, AUTODEPLOY_SETTING_VARIABLES, EXTRA_DOCKER_ARGS, type AutodeploySettings } from './settings.js';
 
-const FREQUENCY = 'AUTODEPLOY_PLATFORM_FREQUENCY';
-/** birdhouse-deploy's AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS: more mounts, env or a network for the deploy container. */
-const EXTRA_ARGS = 'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS';
+const FREQUENCY = AUTODEPLOY_SETTING_VARIABLES.platformFrequency.name;
 
 /** birdhouse-deploy's own deploy script, which its scheduler-job-autodeploy component's job runs. */
 const BIRDHOUSE_DEPLOY_SCRIPT = /(^|[\s/])triggerdeploy\.sh(\s|$)/;
@@ -33,10 +32,11 @@ const BIRDHOUSE_DEPLOY_SCRIPT = /(^|[\s/])triggerdeploy\.sh(\s|$)/;
  * schedule, and the built-in runs in its place. Without one, birdhouse 2.x made autodeploy
  * opt-in (its component, or its frequency in env.local), while PAVICS 1.x always had it.
  */
-export const autodeployJobKind: BuiltinJobKind = {
+export const autodeployJobKind: BuiltinJobKind<AutodeploySettings> = {
   name: 'autodeploy',
+  settings: AUTODEPLOY_SETTINGS,
   build(input) {
-    const { settings } = input;
+    const { settings, kindSettings } = input;
     if (settings.composeDir === undefined) return { job: undefined, issues: [] };
     const replaced = replacedJob(input, 'autodeploy', BIRDHOUSE_DEPLOY_SCRIPT);
     let rule: string;
@@ -50,12 +50,12 @@ export const autodeployJobKind: BuiltinJobKind = {
     }
     const issues: ConfigIssue[] = [];
     const source = replaced?.fields.schedule?.where ?? replaced?.source ?? input.entries.get(FREQUENCY)?.source ?? { file: input.envFile, line: undefined };
-    const { schedule, issue } = builtinSchedule(input, 'autodeploy', replaced, { name: FREQUENCY, value: settings.platformFrequency }, source);
+    const { schedule, issue } = builtinSchedule(input, 'autodeploy', replaced, { name: FREQUENCY, value: kindSettings.platformFrequency }, source);
     if (issue !== undefined) issues.push(issue);
-    const extraEntry = input.entries.get(EXTRA_ARGS);
+    const extraEntry = input.entries.get(EXTRA_DOCKER_ARGS);
     const extra = parseDockerArgs(extraEntry?.value ?? '', input.env);
     for (const problem of extra.problems) {
-      issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_ARGS, job: 'autodeploy', message: `${EXTRA_ARGS}: ${problem}` });
+      issues.push({ ...(extraEntry?.source ?? source), key: EXTRA_DOCKER_ARGS, job: 'autodeploy', message: `${EXTRA_DOCKER_ARGS}: ${problem}` });
     }
     const claims = replaced === undefined ? [] : ['autodeploy'];
     if (schedule === undefined || extra.problems.length > 0) return { job: undefined, issues, claims };

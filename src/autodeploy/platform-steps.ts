@@ -3,7 +3,6 @@
 // back. Each runs under a deadline from the settings, so that no step can hold the lock forever.
 
 import { join } from 'node:path';
-import type { Settings } from '../config/settings.js';
 import type { ComposeContainers } from '../core/ports.js';
 import { expectedServices, notRestartedSince, parseComposeConfig, profilesFromEnv, servicesToRestart, type ServiceStart } from '../core/compose-services.js';
 import type { CheckoutStep, DeployEvent } from '../core/deploy-events.js';
@@ -12,11 +11,12 @@ import { chownTree } from '../git/chown-tree.js';
 import { changedFilesBetween, commitsBetween, type CommitSummary } from '../git/commit-log.js';
 import { fastForward, moveBack } from '../git/fast-forward.js';
 import { composeConfig, composeProjectName, composeRestart, composeUp, resolveComposeCommand, type ComposeCommand, type ComposeRunOptions } from '../docker/compose.js';
+import type { AutodeploySettings } from './settings.js';
 import { verifyServices, type VerifyReport } from './verify.js';
 
 /** What every step needs: the settings and the platform, and where its events go. */
 export interface PlatformContext {
-  readonly settings: Settings;
+  readonly settings: AutodeploySettings;
   /**
    * What env.local itself sets (Config.platformEnv): compose without a wrapper needs the
    * platform's variables (COMPOSE_PROJECT_NAME, COMPOSE_PROFILES, what the compose files name).
@@ -51,7 +51,7 @@ export interface RollbackReport {
  * config, up and restart twice over; the verification twice; a minute for the engine's answers.
  * A lock held longer than this is held by a deploy that is stuck, whatever its process says.
  */
-export function deployDeadlineMs(settings: Pick<Settings, 'gitTimeoutMs' | 'composeTimeoutMs' | 'verifyTimeoutMs'>, checkouts: number): number {
+export function deployDeadlineMs(settings: Pick<AutodeploySettings, 'gitTimeoutMs' | 'composeTimeoutMs' | 'verifyTimeoutMs'>, checkouts: number): number {
   return (checkouts * 8 + 4) * settings.gitTimeoutMs + 8 * settings.composeTimeoutMs + 2 * settings.verifyTimeoutMs + 60_000;
 }
 

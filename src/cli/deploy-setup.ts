@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
-import { schedulerContext } from '../config/builtin-job.js';
+import { schedulerContext, settingsOf } from '../config/builtin-job.js';
 import type { Config } from '../config/load.js';
+import type { Settings } from '../config/settings.js';
+import { autodeployJobKind } from '../autodeploy/job.js';
+import type { AutodeploySettings } from '../autodeploy/settings.js';
 import { checkoutRootOf } from '../config/read.js';
 import { dockerComposeContainers } from '../docker/compose-project.js';
 import { connectDocker, dockerJobContainers } from '../docker/job-containers.js';
@@ -16,6 +19,8 @@ import { readableOutput } from './event-output.js';
 export interface DeploySetup {
   readonly envFile: string;
   readonly config: Config;
+  /** the scheduler's settings and the autodeploy job's */
+  readonly settings: Settings & AutodeploySettings;
   readonly composeDir: string;
   readonly checkouts: readonly string[];
   readonly mask: Masker;
@@ -34,6 +39,7 @@ export async function deploySetup(envFileFlag: string | undefined, { env, stderr
   return {
     envFile,
     config,
+    settings: { ...config.settings, ...settingsOf(config, autodeployJobKind) },
     composeDir,
     checkouts: [checkoutRootOf(composeDir), ...config.settings.extraRepos],
     mask: createMasker(config.secrets),

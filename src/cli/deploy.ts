@@ -35,7 +35,7 @@ export const deployCommand: Command = {
     emit({ type: 'started', dryRun, at: started.toISOString(), checkouts: setup.checkouts });
     const run = context.env['AUTODEPLOY_RUN'];
     const report = await runDeploy({
-      settings: setup.config.settings,
+      settings: setup.settings,
       env: setup.config.platformEnv,
       composeEnv: setup.config.composeEnv,
       composeDir: setup.composeDir,

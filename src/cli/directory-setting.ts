@@ -1,4 +1,5 @@
-import { settingFromEnvironment } from '../config/settings.js';
+import { SETTING_VARIABLES } from '../config/settings.js';
+import { settingFromEnvironment } from '../config/settings-declaration.js';
 import { resolveEnvFile } from './common.js';
 import { readCommandConfig } from './command-config.js';
 
@@ -11,7 +12,7 @@ export async function directorySetting(
   envFileFlag: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<string> {
-  const fallback = settingFromEnvironment(field, env);
+  const fallback = settingFromEnvironment(SETTING_VARIABLES[field], env);
   try {
     const result = await readCommandConfig(env, resolveEnvFile(envFileFlag, env));
     return result.ok ? result.config.settings[field] : fallback;

@@ -1,4 +1,5 @@
-import { settingFromEnvironment } from '../config/settings.js';
+import { SETTING_VARIABLES } from '../config/settings.js';
+import { settingFromEnvironment } from '../config/settings-declaration.js';
 import { judgeHealth, readHeartbeat } from '../state/heartbeat.js';
 import { EXIT, parseCommandArgs, write, type Command } from './common.js';
 import { directorySetting } from './directory-setting.js';
@@ -14,7 +15,7 @@ export const healthCommand: Command = {
     const { values } = parseCommandArgs(argv, { 'state-dir': { type: 'string' } });
     const now = new Date();
     const given = values['state-dir'];
-    const usual = given ?? settingFromEnvironment('stateDir', env);
+    const usual = given ?? settingFromEnvironment(SETTING_VARIABLES.stateDir, env);
     let verdict = judgeHealth(await readHeartbeat(usual), now, MAX_HEARTBEAT_AGE_MS);
     // Docker asks every few seconds: env.local (which may be run by /bin/sh) is read only when the
     // usual state directory holds no healthy beat, to find the directory it names instead.

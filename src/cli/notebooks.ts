@@ -4,6 +4,8 @@ import { createMasker } from '../core/mask.js';
 import { notebookEventText } from '../core/notebook-event-text.js';
 import type { NotebookEvent } from '../core/notebook-events.js';
 import { formatOwnership } from '../core/ownership.js';
+import { settingsOf } from '../config/builtin-job.js';
+import { notebookDeployJobKind } from '../notebooks/job.js';
 import { rollbackNotebooks, runNotebookDeploy, type NotebookOutcome } from '../notebooks/notebook-deploy.js';
 import { EXIT, ENV_FILE_OPTION, UsageError, parseCommandArgs, resolveEnvFile, write, type Command } from './common.js';
 import { lockHolderAlive, runInBuiltinJobContainer } from './deploy-setup.js';
@@ -35,13 +37,14 @@ export const notebooksCommand: Command = {
     const config = await configOrReport(context.env, envFile, context.stderr);
     if (config === undefined) return EXIT.usage;
     const { settings, secrets } = config;
+    const notebooks = settingsOf(config, notebookDeployJobKind);
     const emit = eventWriter<NotebookEvent>({ source: 'notebooks', text: notebookEventText, env: context.env, stdout: context.stdout, mask: createMasker(secrets) });
-    const target = settings.notebookTargetDir;
+    const target = notebooks.notebookTargetDir;
     if (target === undefined) {
       write(context.stderr, `${envFile}: no target for the notebooks: set AUTODEPLOY_NOTEBOOK_TARGET_DIR, or JUPYTERHUB_USER_DATA_DIR`);
       return EXIT.usage;
     }
-    if (settings.notebookSources.length === 0 && !rollback) {
+    if (notebooks.notebookSources.length === 0 && !rollback) {
       emit({ type: 'no-sources', envFile });
       return EXIT.ok;
     }
@@ -51,18 +54,18 @@ export const notebooksCommand: Command = {
       type: 'started',
       mode: rollback ? 'rollback' : dryRun ? 'dry-run' : 'run',
       at: started.toISOString(),
-      sources: settings.notebookSources.length,
+      sources: notebooks.notebookSources.length,
       target,
-      owner: formatOwnership(settings.notebookOwner),
+      owner: formatOwnership(notebooks.notebookOwner),
     });
     const input = {
-      sources: settings.notebookSources,
+      sources: notebooks.notebookSources,
       target,
-      owner: settings.notebookOwner,
+      owner: notebooks.notebookOwner,
       stateDir: settings.stateDir,
       keyRootDir: settings.deployKeyRootDir,
       pinnedKnownHosts: settings.knownHosts,
-      gitTimeoutMs: settings.notebookFetchTimeoutMs,
+      gitTimeoutMs: notebooks.notebookFetchTimeoutMs,
       containers: dockerMountingContainers(connectDocker({}, { ...context.env })),
       isLockHolderAlive: lockHolderAlive(context.env),
       onEvent: emit,

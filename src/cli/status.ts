@@ -18,7 +18,7 @@ export const statusCommand: Command = {
     if (delegated !== undefined) return delegated;
     const setup = await deploySetup(values['env-file'], context);
     if (setup === undefined) return EXIT.usage;
-    const settings = setup.config.settings;
+    const settings = setup.settings;
     const state = new DeployState(settings.stateDir);
     const report = await checkCheckouts({
       checkouts: setup.checkouts,

@@ -1,7 +1,7 @@
 // What a built-in job kind is given to build its job from, and the recipe every built-in
 // job's container shares: the scheduler's own image, with paths mounted where they are on
-// the host. Each kind (src/autodeploy/job.ts, src/notebooks/job.ts) owns the rest of its
-// recipe and its command; the loader builds the kinds the CLI or the daemon hands it.
+// the host. Each kind (src/autodeploy/, src/notebooks/) owns its settings, the rest of its
+// recipe and its command; the loader reads and builds the kinds the CLI or the daemon hands it.
 
 import type { ConfigIssue } from '../core/issues.js';
 import type { ContainerSpec, Job, Schedule } from '../core/job.js';
@@ -9,6 +9,7 @@ import type { SelfContainer } from '../core/run.js';
 import { parseSchedule } from '../core/schedule.js';
 import type { JobDraft, SettingEntry } from './job-draft.js';
 import type { Settings } from './settings.js';
+import type { SettingsDeclaration } from './settings-declaration.js';
 
 /** What only the running scheduler knows about itself; absent when the CLI runs outside the container. */
 export interface SchedulerContext {
@@ -41,8 +42,11 @@ export type CheckoutRootOf = (composeDir: string) => string;
 export type Platform = 'birdhouse' | 'pavics';
 export type PlatformOf = (composeDir: string) => Platform;
 
-export interface BuiltinJobInput {
+export interface BuiltinJobInput<S = unknown> {
+  /** the scheduler's own settings */
   readonly settings: Settings;
+  /** the kind's own settings, read from its declaration */
+  readonly kindSettings: S;
   readonly entries: ReadonlyMap<string, SettingEntry>;
   /** env.local: also where a problem with a setting it does not set is reported */
   readonly envFile: string;
@@ -70,9 +74,24 @@ export interface BuiltinJobInput {
 }
 
 /** One kind of built-in job: its settings in, its job (when configured) or the problems out. */
-export interface BuiltinJobKind {
+export interface BuiltinJobKind<S = unknown> {
   readonly name: string;
-  build(input: BuiltinJobInput): BuiltinJobResult;
+  /** its own settings: read with the scheduler's, and a problem with them refuses the configuration as theirs does */
+  readonly settings: SettingsDeclaration<S>;
+  build(input: BuiltinJobInput<S>): BuiltinJobResult;
+}
+
+/** Each kind's settings as the loader read them from the kind's declaration. */
+export type KindSettings = ReadonlyMap<BuiltinJobKind, unknown>;
+
+/**
+ * A kind's settings in a loaded configuration, for the code of that kind outside `build` (its
+ * commands, its status). The kind must have been handed to the loader.
+ */
+export function settingsOf<S>(config: { readonly kindSettings: KindSettings }, kind: BuiltinJobKind<S>): S {
+  if (!config.kindSettings.has(kind)) throw new Error(`the configuration was loaded without the ${kind.name} job kind, whose settings are asked for`);
+  // Stored under the kind by the loader, from that kind's own declaration: an S.
+  return config.kindSettings.get(kind) as S;
 }
 
 export interface BuiltinJobResult {

@@ -13,6 +13,7 @@ import { place, type ConfigIssue } from '../core/issues.js';
 import type { JobDraft, SettingEntry } from './job-draft.js';
 import { buildStep, JobChecker, TriggerFields } from './job-steps.js';
 import { readNativeJobs } from './native-jobs.js';
+import { knownSettings } from './names.js';
 import { readJobFile, readYamlJobs, YAML_JOBS_VARIABLE } from './yaml-jobs.js';
 
 export interface JobsInput {
@@ -26,6 +27,8 @@ export interface JobsInput {
   readonly reserved?: ReadonlySet<string>;
   /** the job files of AUTODEPLOY_JOBS_DIR, in the order they are read */
   readonly jobFiles?: readonly JobFileText[] | undefined;
+  /** every setting's name (knownSettings); undefined: the scheduler's own */
+  readonly settingNames?: readonly string[] | undefined;
 }
 
 export interface JobFileText {
@@ -142,7 +145,7 @@ function buildJob(draft: JobDraft, input: JobsInput, reserved: ReadonlySet<strin
 }
 
 /** Every job definition: job files first (in file order), then AUTODEPLOY_EXTRA_SCHEDULER_JOBS, then AUTODEPLOY_JOB_*. */
-export function listJobs(input: Pick<JobsInput, 'entries' | 'jobFiles'>): ListedJobs {
+export function listJobs(input: Pick<JobsInput, 'entries' | 'jobFiles' | 'settingNames'>): ListedJobs {
   const drafts: JobDraft[] = [];
   const issues: ConfigIssue[] = [];
   const unreadable: ConfigIssue[] = [];
@@ -154,7 +157,7 @@ export function listJobs(input: Pick<JobsInput, 'entries' | 'jobFiles'>): Listed
   for (const file of input.jobFiles ?? []) add(readJobFile(file));
   const yamlEntry = input.entries.get(YAML_JOBS_VARIABLE);
   if (yamlEntry !== undefined) add(readYamlJobs(yamlEntry));
-  add(readNativeJobs(input.entries));
+  add(readNativeJobs(input.entries, input.settingNames ?? knownSettings([])));
   return { drafts, issues, unreadable };
 }
 

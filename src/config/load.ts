@@ -9,7 +9,7 @@ import type { Job, SourceRef } from '../core/job.js';
 import { parseEnvFile, type EnvAssignment, type UnsetReference } from './env-file.js';
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { SettingEntry } from './job-draft.js';
-import type { BuiltinJobKind, CheckoutRootOf, PlatformOf, SchedulerContext } from './builtin-job.js';
+import type { BuiltinJobKind, CheckoutRootOf, KindSettings, PlatformOf, SchedulerContext } from './builtin-job.js';
 import { buildJobs, listJobs, RESERVED_JOB_NAMES, type JobFileText } from './jobs.js';
 import {
   BIRDHOUSE_PREFIX,
@@ -17,11 +17,13 @@ import {
   isAutodeployName,
   isKnownSetting,
   JOB_PREFIX,
+  knownSettings,
   nearestSetting,
   TOLERATED_NAMES,
 } from './names.js';
 import { collectSecrets } from '../core/secrets.js';
-import { buildSettings, type Settings } from './settings.js';
+import { SCHEDULER_SETTINGS, type Settings } from './settings.js';
+import { readSettings } from './settings-declaration.js';
 
 /** `SourceRef.file` of values that come from the process environment. */
 export const PROCESS_ENVIRONMENT = 'process environment';
@@ -39,7 +41,7 @@ export interface LoadInput {
   readonly evaluated?: Readonly<Record<string, string>>;
   /** COMPOSE_DIR, when `evaluated` comes from birdhouse-deploy's own reader there (birdhouse-eval.ts) */
   readonly platformReaderDir?: string;
-  /** the built-in job kinds to build from the settings (autodeploy, notebookdeploy) */
+  /** the built-in job kinds, each with its own settings, to build from the settings (autodeploy, notebookdeploy) */
   readonly builtins: readonly BuiltinJobKind[];
   /** what the running scheduler knows of itself (its image, where its state lives) */
   readonly context?: SchedulerContext;
@@ -61,7 +63,10 @@ export interface RefusedJob {
 }
 
 export interface Config {
+  /** the scheduler's own settings */
   readonly settings: Settings;
+  /** each built-in kind's own settings: read them with settingsOf */
+  readonly kindSettings: KindSettings;
   readonly jobs: readonly Job[];
   /** the whole resolved environment; every AUTODEPLOY_* value is also under its canonical name */
   readonly env: Readonly<Record<string, string>>;
@@ -210,12 +215,12 @@ function aliasWarnings(assignments: readonly EnvAssignment[], defaultsFile: stri
   return warnings;
 }
 
-function unknownNameWarnings(entries: ReadonlyMap<string, SettingEntry>): ConfigIssue[] {
+function unknownNameWarnings(entries: ReadonlyMap<string, SettingEntry>, known: readonly string[]): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
   for (const [name, entry] of entries) {
-    if (!isAutodeployName(name) || isKnownSetting(name) || TOLERATED_NAMES.includes(name)) continue;
+    if (!isAutodeployName(name) || isKnownSetting(name, known) || TOLERATED_NAMES.includes(name)) continue;
     if (name.startsWith(JOB_PREFIX)) continue;
-    const nearest = nearestSetting(name);
+    const nearest = nearestSetting(name, known);
     warnings.push({
       ...entry.source,
       key: name,
@@ -243,11 +248,11 @@ function controlCharacterIssues(assignments: readonly EnvAssignment[]): ConfigIs
 }
 
 /** `autodeploy_log_dir`: the scheduler reads upper-case names only, and says so rather than ignore the line. */
-function lowerCaseWarnings(assignments: readonly EnvAssignment[]): ConfigIssue[] {
+function lowerCaseWarnings(assignments: readonly EnvAssignment[], known: readonly string[]): ConfigIssue[] {
   return assignments.flatMap((a) => {
     const upper = a.key.toUpperCase();
     if (a.key === upper || !isAutodeployName(canonicalName(upper))) return [];
-    const nearest = isKnownSetting(canonicalName(upper)) || canonicalName(upper).startsWith(JOB_PREFIX) ? upper : nearestSetting(canonicalName(upper));
+    const nearest = isKnownSetting(canonicalName(upper), known) || canonicalName(upper).startsWith(JOB_PREFIX) ? upper : nearestSetting(canonicalName(upper), known);
     return [{
       file: a.file,
       line: a.line,
@@ -292,9 +297,10 @@ export function loadConfig(input: LoadInput): LoadResult {
 
   issues.push(...controlCharacterIssues(assignments));
   const entries = resolveEntries(env, assignments, lastFile, processEnv);
+  const known = knownSettings(input.builtins.map((kind) => kind.settings));
   warnings.push(...aliasWarnings(assignments, defaultsFile));
-  warnings.push(...lowerCaseWarnings(assignments));
-  warnings.push(...unknownNameWarnings(entries));
+  warnings.push(...lowerCaseWarnings(assignments, known));
+  warnings.push(...unknownNameWarnings(entries, known));
   const evalEntry = entries.get('AUTODEPLOY_ENV_EVAL');
   if (evalEntry !== undefined && evalEntry.source.file !== PROCESS_ENVIRONMENT) {
     warnings.push({
@@ -314,17 +320,24 @@ export function loadConfig(input: LoadInput): LoadResult {
   const resolved: Record<string, string> = { ...env };
   for (const [name, entry] of entries) if (isAutodeployName(name)) resolved[name] = entry.value;
 
-  const settingsResult = buildSettings(entries, lastFile);
-  issues.push(...settingsResult.issues);
-  const settings = settingsResult.settings;
-  const listed = listJobs({ entries, jobFiles: input.jobFiles });
-  if (settings === undefined) {
+  // The kinds' settings are read with the scheduler's: a problem with any refuses the whole configuration.
+  const own = readSettings(SCHEDULER_SETTINGS, entries, lastFile);
+  if (!own.ok) issues.push(...own.issues);
+  const kindSettings = new Map<BuiltinJobKind, unknown>();
+  for (const kind of input.builtins) {
+    const read = readSettings(kind.settings, entries, lastFile);
+    if (read.ok) kindSettings.set(kind, read.value);
+    else issues.push(...read.issues);
+  }
+  const listed = listJobs({ entries, jobFiles: input.jobFiles, settingNames: known });
+  if (!own.ok || issues.length > 0) {
     // Refused whole; the jobs' own problems are still worth saying now rather than after the fix.
     const extra = buildJobs({ entries, env: resolved, timezone: undefined, defaultTimeoutMs: undefined }, listed);
     issues.push(...extra.issues, ...extra.unreadable);
     return { ok: false, issues: issues.sort(order), warnings: [...warnings, ...extra.warnings].sort(order), secrets: knownSecrets() };
   }
 
+  const settings = own.value;
   const builtinJobs: Job[] = [];
   const claimed = new Set<string>();
   const jobIssues: ConfigIssue[] = [];
@@ -342,7 +355,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     listed: listed.drafts,
   };
   for (const kind of input.builtins) {
-    const built = kind.build(builtinInput);
+    const built = kind.build({ ...builtinInput, kindSettings: kindSettings.get(kind) });
     // A built-in job's problems refuse that job alone, like an extra job's.
     jobIssues.push(...built.issues.map((issue) => ({ ...issue, job: issue.job ?? kind.name })));
     for (const name of built.claims ?? []) claimed.add(name);
@@ -387,6 +400,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     ok: true,
     config: {
       settings,
+      kindSettings,
       jobs,
       env: resolved,
       composeEnv: { BIRDHOUSE_LOCAL_ENV: lastFile },

@@ -1,22 +1,19 @@
 // The names this scheduler reads from the environment, and the spelling rules
 // around them.
 
-import { SETTING_VARIABLES } from './settings.js';
+import { SCHEDULER_SETTINGS } from './settings.js';
+import { declaredNames, type SettingsDeclaration } from './settings-declaration.js';
 import { YAML_JOBS_VARIABLE } from './yaml-jobs.js';
 
 /**
- * Every `AUTODEPLOY_*` setting (not counting the `AUTODEPLOY_JOB_<NAME>_<KEY>` job variables): those
- * of the settings table, and the three read elsewhere (the YAML jobs, the evaluation mode and the
- * autodeploy job's docker options).
+ * Every `AUTODEPLOY_*` setting (not counting the `AUTODEPLOY_JOB_<NAME>_<KEY>` job variables): the
+ * scheduler's own, those the built-in job kinds declare (`declarations`), and the two read before
+ * any setting (the YAML jobs and the evaluation mode).
  */
-export const KNOWN_SETTINGS: readonly string[] = [
-  ...Object.values(SETTING_VARIABLES)
-    .map((variable) => variable.name)
-    .filter(isAutodeployName),
-  YAML_JOBS_VARIABLE,
-  'AUTODEPLOY_ENV_EVAL',
-  'AUTODEPLOY_PLATFORM_EXTRA_DOCKER_ARGS',
-];
+export function knownSettings(declarations: readonly SettingsDeclaration<unknown>[]): readonly string[] {
+  const declared = [SCHEDULER_SETTINGS, ...declarations].flatMap(declaredNames).filter(isAutodeployName);
+  return [...new Set([...declared, YAML_JOBS_VARIABLE, 'AUTODEPLOY_ENV_EVAL'])];
+}
 
 /**
  * Names birdhouse-deploy derives from the settings in its own scripts; an
@@ -50,8 +47,8 @@ export function isAutodeployName(name: string): boolean {
   return name.startsWith('AUTODEPLOY_');
 }
 
-export function isKnownSetting(name: string): boolean {
-  return KNOWN_SETTINGS.includes(name);
+export function isKnownSetting(name: string, known: readonly string[]): boolean {
+  return known.includes(name);
 }
 
 function distance(a: string, b: string): number {
@@ -70,13 +67,13 @@ function distance(a: string, b: string): number {
 }
 
 /** The known setting closest to a mistyped name, when one is close enough to be meant. */
-export function nearestSetting(name: string): string | undefined {
+export function nearestSetting(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const known of KNOWN_SETTINGS) {
-    const d = distance(name, known);
+  for (const setting of known) {
+    const d = distance(name, setting);
     if (d < bestDistance) {
-      best = known;
+      best = setting;
       bestDistance = d;
     }
   }

@@ -59,12 +59,15 @@ export interface NativeJobsResult {
   readonly issues: readonly ConfigIssue[];
 }
 
-/** Groups the AUTODEPLOY_JOB_* variables (canonical names) into one draft per job, in the order they were first set. */
-export function readNativeJobs(entries: ReadonlyMap<string, SettingEntry>): NativeJobsResult {
+/**
+ * Groups the AUTODEPLOY_JOB_* variables (canonical names) into one draft per job, in the order
+ * they were first set; a known setting of that prefix (`known`, e.g. AUTODEPLOY_JOB_TIMEOUT) is no job's.
+ */
+export function readNativeJobs(entries: ReadonlyMap<string, SettingEntry>, known: readonly string[]): NativeJobsResult {
   const issues: ConfigIssue[] = [];
   const groups = new Map<string, { name: string; vars: { variable: string; key: NativeJobKey; entry: SettingEntry }[] }>();
   for (const [variable, entry] of entries) {
-    if (!variable.startsWith(JOB_PREFIX) || isKnownSetting(variable)) continue;
+    if (!variable.startsWith(JOB_PREFIX) || isKnownSetting(variable, known)) continue;
     const split = splitJobVariable(variable);
     if (split === undefined) {
       issues.push({

@@ -17,9 +17,10 @@ import {
 import { place, type ConfigIssue } from '../core/issues.js';
 import type { ContainerSpec, NotebookDeployJob } from '../core/job.js';
 import { localSourcePath } from '../core/notebook-source.js';
+import { NOTEBOOK_SETTINGS, NOTEBOOK_SETTING_VARIABLES, type NotebookSettings } from './settings.js';
 
-const FREQUENCY = 'AUTODEPLOY_NOTEBOOK_FREQUENCY';
-const SOURCES = 'AUTODEPLOY_NOTEBOOK_SOURCES';
+const FREQUENCY = NOTEBOOK_SETTING_VARIABLES.notebookFrequency.name;
+const SOURCES = NOTEBOOK_SETTING_VARIABLES.notebookSources.name;
 /**
  * A run that outlives this is stopped. Safe at any point: a publish is staged beside the target
  * and swapped in by one rename, so a stopped run leaves the previous set in place.
@@ -33,18 +34,19 @@ const BIRDHOUSE_NOTEBOOK_SCRIPT = /(^|[\s/])trigger-deploy-notebook(\s|$)/;
  * There when sources are set. A birdhouse job that runs trigger-deploy-notebook is then
  * replaced, on its schedule; without sources that job runs as written.
  */
-export const notebookDeployJobKind: BuiltinJobKind = {
+export const notebookDeployJobKind: BuiltinJobKind<NotebookSettings> = {
   name: 'notebookdeploy',
+  settings: NOTEBOOK_SETTINGS,
   build(input) {
-    const { settings } = input;
-    if (settings.notebookSources.length === 0) return { job: undefined, issues: [] };
+    const { kindSettings } = input;
+    if (kindSettings.notebookSources.length === 0) return { job: undefined, issues: [] };
     const replaced = replacedJob(input, 'notebookdeploy', BIRDHOUSE_NOTEBOOK_SCRIPT);
     const claims = replaced === undefined ? [] : ['notebookdeploy'];
     const source = input.entries.get(SOURCES)?.source ?? { file: input.envFile, line: undefined };
     const issues: ConfigIssue[] = [];
-    const { schedule, issue } = builtinSchedule(input, 'notebookdeploy', replaced, { name: FREQUENCY, value: settings.notebookFrequency }, input.entries.get(FREQUENCY)?.source ?? source);
+    const { schedule, issue } = builtinSchedule(input, 'notebookdeploy', replaced, { name: FREQUENCY, value: kindSettings.notebookFrequency }, input.entries.get(FREQUENCY)?.source ?? source);
     if (issue !== undefined) issues.push(issue);
-    const target = settings.notebookTargetDir;
+    const target = kindSettings.notebookTargetDir;
     if (target === undefined) {
       issues.push({
         ...source,
@@ -77,8 +79,8 @@ export const notebookDeployJobKind: BuiltinJobKind = {
   },
 };
 
-function notebookDeployContainer(input: BuiltinJobInput, target: string): ContainerSpec {
-  const { settings } = input;
+function notebookDeployContainer(input: BuiltinJobInput<NotebookSettings>, target: string): ContainerSpec {
+  const { settings, kindSettings } = input;
   const volumes = new Set<string>([
     // Pruning asks Docker which running containers may still mount an old version.
     `${DOCKER_SOCKET}:${DOCKER_SOCKET}`,
@@ -91,7 +93,7 @@ function notebookDeployContainer(input: BuiltinJobInput, target: string): Contai
     ...credentialMounts(settings),
   ]);
   // A source on this host (a path or file:// URL) is read where it is.
-  for (const s of settings.notebookSources) {
+  for (const s of kindSettings.notebookSources) {
     const local = localSourcePath(s.url);
     if (local !== undefined) volumes.add(sameMount(local, 'ro'));
   }

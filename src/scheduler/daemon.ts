@@ -12,7 +12,8 @@ import type { Config, RefusedJob } from '../config/load.js';
 import { formatIssue, place, type ConfigIssue } from '../core/issues.js';
 import { jobFilesSignature, readConfig } from '../config/read.js';
 import type { BuiltinJobKind } from '../config/builtin-job.js';
-import { SETTING_VARIABLES, settingFromEnvironment } from '../config/settings.js';
+import { SETTING_VARIABLES } from '../config/settings.js';
+import { settingFromEnvironment } from '../config/settings-declaration.js';
 import type { ContainerExecs, JobContainers, LocalCommands } from '../core/ports.js';
 import { schedulerInstance } from './instance.js';
 import type { Job } from '../core/job.js';
@@ -202,8 +203,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const settings = result.ok ? result.config.settings : undefined;
     const env = this.options.processEnv;
     this.logs = openLogFiles({
-      dir: settings?.logDir ?? settingFromEnvironment('logDir', env),
-      format: settings?.logFormat ?? (settingFromEnvironment('logFormat', env) === 'json' ? 'json' : 'text'),
+      dir: settings?.logDir ?? settingFromEnvironment(SETTING_VARIABLES.logDir, env),
+      format: settings?.logFormat ?? (settingFromEnvironment(SETTING_VARIABLES.logFormat, env) === 'json' ? 'json' : 'text'),
       // Not from the environment: a bad value there would stop the scheduler from logging at all.
       maxSize: settings?.logMaxSize ?? SETTING_VARIABLES.logMaxSize.fallback ?? '10m',
       keep: settings?.logKeep ?? Number(SETTING_VARIABLES.logKeep.fallback),
@@ -213,7 +214,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.log.warn({ log: r.name, linesLost: r.lost, since: r.since.toISOString() }, `log ${r.name} is written again; ${r.lost} lines could not be written (${r.cause})`),
     });
     this.log = this.logs.scheduler();
-    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment('stateDir', env), {
+    this.history = new RunHistory(settings?.stateDir ?? settingFromEnvironment(SETTING_VARIABLES.stateDir, env), {
       onCorrupt: (corrupt) => this.log.error({ file: corrupt.file, movedTo: corrupt.movedTo }, describeCorrupt(corrupt)),
     });
     this.log.info({ version: this.options.version, envFile: this.options.envFile, pid: process.pid, instance: this.instance }, 'scheduler starting');
@@ -226,7 +227,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
 
     // Read before this scheduler's first beat replaces it: when the previous one was last alive.
-    const previous = await readHeartbeat(settings?.stateDir ?? settingFromEnvironment('stateDir', env)).catch(() => undefined);
+    const previous = await readHeartbeat(settings?.stateDir ?? settingFromEnvironment(SETTING_VARIABLES.stateDir, env)).catch(() => undefined);
     await this.reattach(previous === undefined ? undefined : new Date(previous.time));
     await this.endUnfinishedDeploy(settings?.stateDir);
     // docker-crontab's `onstart`: once when the scheduler starts, not on every reload.
@@ -453,7 +454,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       else this.log.error({}, `${logProblem}: job output is counted and dropped until it is back; health fails meanwhile`);
       this.logProblem = logProblem;
     }
-    const stateDir = this.loaded?.settings.stateDir ?? settingFromEnvironment('stateDir', this.options.processEnv);
+    const stateDir = this.loaded?.settings.stateDir ?? settingFromEnvironment(SETTING_VARIABLES.stateDir, this.options.processEnv);
     await writeHeartbeat(stateDir, {
       pid: process.pid,
       version: this.options.version,

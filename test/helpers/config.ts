@@ -1,6 +1,9 @@
 import { runsInContainer, type ContainerSpec, type Job } from '../../src/core/job.js';
 import { formatIssue } from '../../src/core/issues.js';
 import type { Config, LoadResult } from '../../src/config/load.js';
+import { settingsOf } from '../../src/config/builtin-job.js';
+import { autodeployJobKind } from '../../src/autodeploy/job.js';
+import { notebookDeployJobKind } from '../../src/notebooks/job.js';
 
 /** The configuration of a load that must succeed with every job accepted; otherwise the test fails with every problem found. */
 export function validConfig(result: LoadResult): Config {
@@ -24,4 +27,9 @@ export function refusedIssues(result: LoadResult): string[] {
 /** The container recipe of a job run in a container of its own; undefined for other jobs. */
 export function containerOf(job: Job | undefined): ContainerSpec | undefined {
   return job !== undefined && runsInContainer(job) ? job.container : undefined;
+}
+
+/** Every setting of a configuration loaded with the built-in kinds: the scheduler's own and each kind's, in one object. */
+export function allSettings(config: Config) {
+  return { ...config.settings, ...settingsOf(config, autodeployJobKind), ...settingsOf(config, notebookDeployJobKind) };
 }

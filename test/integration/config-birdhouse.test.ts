@@ -11,7 +11,7 @@ import { evaluateWithBirdhouse } from '../../src/config/birdhouse-eval.js';
 import { readConfig } from '../../src/config/read.js';
 import { formatIssue } from '../../src/core/issues.js';
 import { COMPONENT_DIR, copyBirdhouse, type BirdhouseCopy } from '../fixtures/birdhouse-copy.js';
-import { validConfig } from '../helpers/config.js';
+import { allSettings, validConfig } from '../helpers/config.js';
 import { containerOf } from '../helpers/config.js';
 
 const DEFAULTS = fileURLToPath(new URL('../../config/default.env', import.meta.url));
@@ -74,7 +74,7 @@ describe('readConfig in a birdhouse-deploy checkout', () => {
       MY_SITE: 'https://birdhouse.example.org/',
       UNEXPORTED_BUT_ASSIGNED: 'yes',
     });
-    expect(c.settings).toMatchObject({
+    expect(allSettings(c)).toMatchObject({
       composeDir: copy.composeDir,
       logDir: '/var/log/birdhouse',
       platformFrequency: '@every 10m',

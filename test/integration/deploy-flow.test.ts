@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRootOf, readConfig } from '../../src/config/read.js';
 import { runDeploy, type DeployInput, type DeployReport } from '../../src/autodeploy/deploy.js';
 import type { Config } from '../../src/config/load.js';
+import { settingsOf } from '../../src/config/builtin-job.js';
+import { autodeployJobKind } from '../../src/autodeploy/job.js';
 import { deployEventText } from '../../src/core/deploy-event-text.js';
 import { acquireDeployLock } from '../../src/state/lock.js';
 import { dockerComposeContainers } from '../../src/docker/compose-project.js';
@@ -45,7 +47,7 @@ describe('the deploy flow', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.issues));
     lines.length = 0;
     return runDeploy({
-      settings: result.config.settings,
+      settings: { ...result.config.settings, ...settingsOf(result.config, autodeployJobKind) },
       env: result.config.env,
       composeDir: platform.composeDir,
       checkouts: [checkoutRootOf(platform.composeDir)],

@@ -4,11 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { runsInContainer } from '../../src/core/job.js';
 import { formatIssue } from '../../src/core/issues.js';
 import { loadConfig, PROCESS_ENVIRONMENT, type LoadResult } from '../../src/config/load.js';
-import { KNOWN_SETTINGS } from '../../src/config/names.js';
-import { settingFromEnvironment } from '../../src/config/settings.js';
+import { knownSettings } from '../../src/config/names.js';
+import { SETTING_VARIABLES } from '../../src/config/settings.js';
+import { settingFromEnvironment } from '../../src/config/settings-declaration.js';
+import { AUTODEPLOY_SETTING_VARIABLES } from '../../src/autodeploy/settings.js';
 import { isSecretName } from '../../src/core/secrets.js';
-import { refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
+import { allSettings, refusedIssues as refused, validConfig as valid } from '../helpers/config.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
+
+const KNOWN_SETTINGS = knownSettings(BUILTIN_JOB_KINDS.map((kind) => kind.settings));
 
 const root = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DEFAULT_ENV = readFileSync(root('config/default.env'), 'utf8');
@@ -75,7 +79,7 @@ describe('loadConfig: precedence', () => {
         { HOME: '/home/op', AUTODEPLOY_LOG_KEEP: '99', UNDEFINED: undefined },
       ),
     );
-    expect(c.settings).toEqual({
+    expect(allSettings(c)).toEqual({
       logDir: '/home/op/logs',
       logFormat: 'text',
       logMaxSize: '10m',
@@ -96,7 +100,7 @@ describe('loadConfig: precedence', () => {
 
   it('falls back to built-in defaults for settings that are unset or empty', () => {
     const c = valid(load('', 'AUTODEPLOY_LOG_DIR=\nAUTODEPLOY_JOB_TIMEOUT='));
-    expect(c.settings).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy', jobsDir: '/scheduler-job-configs', ...DEPLOY_DEFAULTS });
+    expect(allSettings(c)).toEqual({ logDir: '/var/log/PAVICS', logFormat: 'text', logMaxSize: '10m', logKeep: 10, stateDir: '/var/lib/autodeploy', jobsDir: '/scheduler-job-configs', ...DEPLOY_DEFAULTS });
   });
 
   it('reads every setting', () => {
@@ -136,7 +140,7 @@ describe('loadConfig: precedence', () => {
         ].join('\n'),
       ),
     );
-    expect(c.settings).toEqual({
+    expect(allSettings(c)).toEqual({
       composeDir: '/opt/birdhouse',
       timezone: 'Europe/Paris',
       logDir: '/logs',
@@ -200,11 +204,11 @@ describe("loadConfig: the platform's own variables", () => {
 
 describe('loadConfig: the compose command', () => {
   it('is AUTODEPLOY_COMPOSE, else BIRDHOUSE_COMPOSE, else left to the deploy to find', () => {
-    const compose = (local: string): string | undefined => valid(load('export AUTODEPLOY_COMPOSE=""', local)).settings.compose;
+    const compose = (local: string): string | undefined => allSettings(valid(load('export AUTODEPLOY_COMPOSE=""', local))).compose;
     expect(compose('AUTODEPLOY_COMPOSE="docker compose"\nBIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('docker compose');
     expect(compose('BIRDHOUSE_COMPOSE=/srv/birdhouse/birdhouse-compose.sh')).toBe('/srv/birdhouse/birdhouse-compose.sh');
     expect(compose('BIRDHOUSE_COMPOSE=')).toBeUndefined();
-    expect(valid(load('', '', { BIRDHOUSE_COMPOSE: '/usr/local/bin/birdhouse-compose.sh' })).settings.compose).toBe('/usr/local/bin/birdhouse-compose.sh');
+    expect(allSettings(valid(load('', '', { BIRDHOUSE_COMPOSE: '/usr/local/bin/birdhouse-compose.sh' }))).compose).toBe('/usr/local/bin/birdhouse-compose.sh');
   });
 
   it('is refused at its line when it cannot be split into words, under the name it was read from', () => {
@@ -217,19 +221,19 @@ describe('loadConfig: the compose command', () => {
 
 describe('settingFromEnvironment', () => {
   it('reads the first variable set and not empty, under either spelling, else the fallback', () => {
-    expect(settingFromEnvironment('logDir', {})).toBe('/var/log/PAVICS');
-    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p' })).toBe('/p');
-    expect(settingFromEnvironment('logDir', { PAVICS_LOG_DIR: '/p', BIRDHOUSE_LOG_DIR: '/b' })).toBe('/b');
-    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', BIRDHOUSE_AUTODEPLOY_LOG_DIR: '/ba' })).toBe('/ba');
-    expect(settingFromEnvironment('logDir', { BIRDHOUSE_LOG_DIR: '/b', AUTODEPLOY_LOG_DIR: '' })).toBe('/b');
-    expect(settingFromEnvironment('stateDir', { AUTODEPLOY_STATE_DIR: '/s' })).toBe('/s');
-    expect(settingFromEnvironment('compose', {})).toBe('');
+    expect(settingFromEnvironment(SETTING_VARIABLES.logDir, {})).toBe('/var/log/PAVICS');
+    expect(settingFromEnvironment(SETTING_VARIABLES.logDir, { PAVICS_LOG_DIR: '/p' })).toBe('/p');
+    expect(settingFromEnvironment(SETTING_VARIABLES.logDir, { PAVICS_LOG_DIR: '/p', BIRDHOUSE_LOG_DIR: '/b' })).toBe('/b');
+    expect(settingFromEnvironment(SETTING_VARIABLES.logDir, { BIRDHOUSE_LOG_DIR: '/b', BIRDHOUSE_AUTODEPLOY_LOG_DIR: '/ba' })).toBe('/ba');
+    expect(settingFromEnvironment(SETTING_VARIABLES.logDir, { BIRDHOUSE_LOG_DIR: '/b', AUTODEPLOY_LOG_DIR: '' })).toBe('/b');
+    expect(settingFromEnvironment(SETTING_VARIABLES.stateDir, { AUTODEPLOY_STATE_DIR: '/s' })).toBe('/s');
+    expect(settingFromEnvironment(AUTODEPLOY_SETTING_VARIABLES.compose, {})).toBe('');
   });
 });
 
 describe('loadConfig: ownership', () => {
   it('reads AUTODEPLOY_CODE_OWNERSHIP as uid:gid, or a uid alone whose group chown leaves alone', () => {
-    const owner = (local: string) => valid(load('', local)).settings.codeOwnership;
+    const owner = (local: string) => allSettings(valid(load('', local))).codeOwnership;
     expect(owner('AUTODEPLOY_CODE_OWNERSHIP=1000:100')).toEqual({ uid: 1000, gid: 100 });
     expect(owner('BIRDHOUSE_AUTODEPLOY_CODE_OWNERSHIP=1000')).toEqual({ uid: 1000, gid: undefined });
     expect(owner(`AUTODEPLOY_CODE_OWNERSHIP=${2 ** 32 - 2}:0`)).toEqual({ uid: 2 ** 32 - 2, gid: 0 });
@@ -237,7 +241,7 @@ describe('loadConfig: ownership', () => {
   });
 
   it('reads AUTODEPLOY_NOTEBOOK_OWNER as uid:gid or root, and nothing else', () => {
-    const owner = (local: string) => valid(load('', local)).settings.notebookOwner;
+    const owner = (local: string) => allSettings(valid(load('', local))).notebookOwner;
     expect(owner('')).toEqual({ uid: 0, gid: 0 });
     expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=root')).toEqual({ uid: 0, gid: 0 });
     expect(owner('AUTODEPLOY_NOTEBOOK_OWNER=1000:100')).toEqual({ uid: 1000, gid: 100 });
@@ -424,7 +428,7 @@ describe('the shipped config/default.env and env.local.example', () => {
     );
     expect(c.warnings).toEqual([]);
     expect(c.jobs).toEqual([]);
-    expect(c.settings).toEqual({
+    expect(allSettings(c)).toEqual({
       logDir: '/var/log/PAVICS',
       logFormat: 'text',
       logMaxSize: '10m',
@@ -465,7 +469,7 @@ describe('the shipped config/default.env and env.local.example', () => {
       }),
     );
     expect(c.warnings).toEqual([]);
-    expect(c.settings).toEqual({
+    expect(allSettings(c)).toEqual({
       composeDir: '/opt/birdhouse-deploy/birdhouse',
       timezone: 'America/Montreal',
       logDir: '/var/log/PAVICS',

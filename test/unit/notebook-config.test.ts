@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import type { NotebookDeployJob } from '../../src/core/job.js';
 import { localSourcePath, parseNotebookSources } from '../../src/core/notebook-source.js';
-import { refusedIssues, validConfig } from '../helpers/config.js';
+import { allSettings, refusedIssues, validConfig } from '../helpers/config.js';
 import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
 
 const DEFAULTS = {
@@ -112,17 +112,17 @@ describe('notebook settings in env.local', () => {
 
   it('publishes to ${JUPYTERHUB_USER_DATA_DIR}/tutorial-notebooks as root by default', () => {
     const c = config(['JUPYTERHUB_USER_DATA_DIR=/data/jupyterhub_user_data/', 'AUTODEPLOY_NOTEBOOK_SOURCES="https://h/nb.git"'].join('\n'));
-    expect(c.settings.notebookTargetDir).toBe('/data/jupyterhub_user_data/tutorial-notebooks');
-    expect(c.settings.notebookOwner).toEqual({ uid: 0, gid: 0 });
-    expect(c.settings.notebookFrequency).toBe('@hourly');
-    expect(c.settings.notebookSources).toEqual([{ url: 'https://h/nb.git', ref: undefined, subdir: '', glob: '*.ipynb', dest: '', line: 2 }]);
+    expect(allSettings(c).notebookTargetDir).toBe('/data/jupyterhub_user_data/tutorial-notebooks');
+    expect(allSettings(c).notebookOwner).toEqual({ uid: 0, gid: 0 });
+    expect(allSettings(c).notebookFrequency).toBe('@hourly');
+    expect(allSettings(c).notebookSources).toEqual([{ url: 'https://h/nb.git', ref: undefined, subdir: '', glob: '*.ipynb', dest: '', line: 2 }]);
   });
 
   it('takes AUTODEPLOY_NOTEBOOK_TARGET_DIR over the default, and root:root or numbers as the owner', () => {
     const c = config(['JUPYTERHUB_USER_DATA_DIR=/data/u', 'AUTODEPLOY_NOTEBOOK_TARGET_DIR=/srv/notebooks/', 'AUTODEPLOY_NOTEBOOK_OWNER=root:root'].join('\n'));
-    expect(c.settings.notebookTargetDir).toBe('/srv/notebooks');
-    expect(c.settings.notebookOwner).toEqual({ uid: 0, gid: 0 });
-    expect(config('AUTODEPLOY_NOTEBOOK_OWNER=1000:100').settings.notebookOwner).toEqual({ uid: 1000, gid: 100 });
+    expect(allSettings(c).notebookTargetDir).toBe('/srv/notebooks');
+    expect(allSettings(c).notebookOwner).toEqual({ uid: 0, gid: 0 });
+    expect(allSettings(config('AUTODEPLOY_NOTEBOOK_OWNER=1000:100')).notebookOwner).toEqual({ uid: 1000, gid: 100 });
   });
 
   it('refuses an owner by name, a relative or top-level target, and a relative JUPYTERHUB_USER_DATA_DIR, at their lines', () => {
