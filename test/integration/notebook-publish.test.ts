@@ -160,6 +160,22 @@ describe('publishing notebooks from git', () => {
     expect(s.lines.find((l) => l.startsWith('source 2 ('))).toContain('(default branch)');
   });
 
+  it('selects with a glob of many wildcards over long and deep names, within the test\'s time', async () => {
+    // A backtracking matcher takes minutes on `*a*a…*b` against a long name of `a`s.
+    const s = await scene();
+    const long = 'a'.repeat(240);
+    const deep = Array.from({ length: 30 }, () => 'a').join('/');
+    const bare = await createBareUpstream(s.upstreams, 'hostile', {
+      [`${long}.ipynb`]: nb('long'),
+      [`${deep}/${long}`]: nb('deep'),
+      [`${deep}/${'a'.repeat(30)}b.ipynb`]: nb('matched'),
+    });
+    const glob = `**/${'*a'.repeat(30)}*b.ipynb`;
+    const report = await s.run([source(bare, { glob })]);
+    expect(report.outcome, s.lines.join('\n')).toBe('published');
+    expect(await published(s.target)).toEqual({ [`${deep}/${'a'.repeat(30)}b.ipynb`]: nb('matched') });
+  });
+
   it('changes nothing, not even a time stamp, when the sources have not moved', async () => {
     const s = await scene();
     const bare = await createBareUpstream(s.upstreams, 'stable', { 'a.ipynb': nb('a') });
