@@ -15,6 +15,7 @@ import { ContainerNameInUse } from '../../src/docker/errors.js';
 import { logOutputLine } from '../../src/logging/log-files.js';
 import { resumeRun, runJob, type JobLogs, type RunDeps } from '../../src/scheduler/run-job.js';
 import { RunHistory } from '../../src/state/run-history.js';
+import { containerJob } from '../helpers/jobs.js';
 
 interface FakeContainer {
   readonly id: string;
@@ -212,34 +213,6 @@ class MemoryLogs implements JobLogs {
   output(job: string, run: string): string[] {
     return this.of(job, run).filter((r) => r.out !== undefined).map((r) => r.msg);
   }
-}
-
-function containerJob(name: string, options: { timeoutMs?: number; containerName?: string } = {}): ContainerJob {
-  return {
-    kind: 'container',
-    name,
-    comment: '',
-    schedule: { kind: 'every', text: '@every 1h', intervalMs: 3_600_000 },
-    enabled: true,
-    timeoutMs: options.timeoutMs,
-    source: { file: 'env.local', line: undefined },
-    triggers: [],
-    onstart: false,
-    container: {
-      image: 'busybox',
-      command: ['sh', '-c', 'true'],
-      entrypoint: undefined,
-      volumes: [],
-      env: {},
-      envFiles: [],
-      user: undefined,
-      workdir: undefined,
-      network: undefined,
-      extraHosts: [],
-      labels: {},
-      containerName: options.containerName ?? name,
-    },
-  };
 }
 
 const T0 = new Date('2030-01-02T03:04:05.000Z');

@@ -1,38 +1,11 @@
 // The job timers on a fake clock: when each job falls due, and what a new job table changes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Job } from '../../src/core/job.js';
-import { parseSchedule } from '../../src/core/schedule.js';
 import { JobTimers } from '../../src/scheduler/timers.js';
+import { containerJob } from '../helpers/jobs.js';
 
 function job(name: string, schedule: string, options: { timezone?: string; enabled?: boolean } = {}): Job {
-  const parsed = parseSchedule(schedule, options.timezone);
-  if (!parsed.ok) throw new Error(`test schedule ${schedule} did not parse: ${parsed.message}`);
-  return {
-    kind: 'container',
-    name,
-    comment: '',
-    schedule: parsed.schedule,
-    // As the config loader does: a job without a schedule is disabled.
-    enabled: (options.enabled ?? true) && parsed.schedule !== null,
-    timeoutMs: undefined,
-    source: { file: 'env.local', line: undefined },
-    triggers: [],
-    onstart: false,
-    container: {
-      image: 'busybox',
-      command: [],
-      entrypoint: undefined,
-      volumes: [],
-      env: {},
-      envFiles: [],
-      user: undefined,
-      workdir: undefined,
-      network: undefined,
-      extraHosts: [],
-      labels: {},
-      containerName: name,
-    },
-  };
+  return containerJob(name, { schedule, ...options });
 }
 
 const T0 = new Date('2030-01-15T01:30:00.000Z');
