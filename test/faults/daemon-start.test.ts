@@ -4,14 +4,12 @@
 // the daemon starts that run, and only when an intent is there.
 import { mkdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
-import { VERSION } from '../../src/cli/version.js';
 import type { ContainerSpec } from '../../src/core/job.js';
 import type { JobContainers } from '../../src/core/ports.js';
 import type { OutputLine, RunContainer, RunMeta } from '../../src/core/run.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { DeployState } from '../../src/state/deploy-state.js';
-import { DEFAULTS_FILE, eventually, makeScratch } from '../helpers/scheduler-env.js';
+import { daemonBase, eventually, makeScratch } from '../helpers/scheduler-env.js';
 import { removeTempDir } from '../fixtures/git-repos.js';
 
 /** Containers that exit 0 as soon as they start; it keeps the name of every one created. */
@@ -63,9 +61,8 @@ async function startWith(intent: boolean): Promise<RecordingContainers> {
     await new DeployState(scratch.stateDir).begin({ heads: { [composeDir]: 'a'.repeat(40) }, targets: { [composeDir]: 'b'.repeat(40) }, startedAt: new Date().toISOString(), step: 'starting' });
   }
   const containers = new RecordingContainers();
-  const env = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
   daemons.push(
-    await Daemon.start({ builtins: BUILTIN_JOB_KINDS, version: VERSION, envFile: scratch.envFile, defaultsFile: DEFAULTS_FILE, processEnv: env, containers, heartbeatMs: 60_000 }),
+    await Daemon.start({ ...daemonBase(scratch), containers, heartbeatMs: 60_000 }),
   );
   return containers;
 }

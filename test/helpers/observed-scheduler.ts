@@ -3,13 +3,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DaemonServices } from '../../src/cli/daemon-services.js';
-import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
-import { VERSION } from '../../src/cli/version.js';
 import { formatEventLine, type EventData } from '../../src/core/event-line.js';
 import type { JobContainers } from '../../src/core/ports.js';
 import { localCommands } from '../../src/process/local-commands.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
-import { DEFAULTS_FILE, makeScratch, type Scratch } from './scheduler-env.js';
+import { daemonBase, makeScratch, TEST_PROCESS_ENV, type Scratch } from './scheduler-env.js';
 
 /**
  * The jobs here are commands run in the scheduler: the daemon only asks the engine who it is and
@@ -54,16 +52,11 @@ export async function startObservedScheduler(options: { jobs: string; env?: read
   const tokens = join(scratch.dir, 'tokens');
   await writeFile(tokens, `viewer read ${READ_TOKEN}\n`);
   await scratch.writeEnv([`AUTODEPLOY_JOBS_DIR=${jobsDir}`, `AUTODEPLOY_API_TOKENS_FILE=${tokens}`, 'AUTODEPLOY_PLATFORM_FREQUENCY=', ...(options.env ?? [])]);
-  const env = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
   const services = new DaemonServices({ http: { host: '127.0.0.1', port: 0 } });
   const daemon = await Daemon.start({
-    builtins: BUILTIN_JOB_KINDS,
-    version: VERSION,
-    envFile: scratch.envFile,
-    defaultsFile: DEFAULTS_FILE,
-    processEnv: env,
+    ...daemonBase(scratch),
     containers: NO_CONTAINERS,
-    local: localCommands(env),
+    local: localCommands(TEST_PROCESS_ENV),
     heartbeatMs: 500,
     stopGraceSeconds: 1,
     onOutput: (run, line) => services.onOutput(run, line),

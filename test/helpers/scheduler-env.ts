@@ -2,7 +2,9 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Daemon } from '../../src/scheduler/daemon.js';
+import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
+import { VERSION } from '../../src/cli/version.js';
+import type { Daemon, DaemonOptions } from '../../src/scheduler/daemon.js';
 import type { RunReport } from '../../src/scheduler/run-job.js';
 
 export const TEST_IMAGE = 'autodeploy-test/busybox:latest';
@@ -38,6 +40,14 @@ export async function makeScratch(prefix = 'autodeploy-test-'): Promise<Scratch>
       await writeFile(envFile, `${[...header, ...lines].join('\n')}\n`);
     },
   };
+}
+
+/** The environment of a test daemon and its local commands: PATH and HOME, nothing of the developer's. */
+export const TEST_PROCESS_ENV: Readonly<Record<string, string | undefined>> = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
+
+/** What every test daemon starts from: the real job kinds, the scratch's env.local and the shipped defaults. */
+export function daemonBase(scratch: Pick<Scratch, 'envFile'>): Pick<DaemonOptions, 'builtins' | 'version' | 'envFile' | 'defaultsFile' | 'processEnv'> {
+  return { builtins: BUILTIN_JOB_KINDS, version: VERSION, envFile: scratch.envFile, defaultsFile: DEFAULTS_FILE, processEnv: TEST_PROCESS_ENV };
 }
 
 /** env.local lines of one native-format job. */

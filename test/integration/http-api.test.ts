@@ -5,14 +5,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonServices } from '../../src/cli/daemon-services.js';
-import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
-import { VERSION } from '../../src/cli/version.js';
 import { LABEL_JOB } from '../../src/core/job.js';
 import { connectDocker, dockerJobContainers } from '../../src/docker/job-containers.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { request } from '../helpers/http.js';
-import { DEFAULTS_FILE, TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, type Scratch } from '../helpers/scheduler-env.js';
+import { TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, daemonBase, type Scratch } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
 const containers = dockerJobContainers(docker);
@@ -36,11 +34,7 @@ afterEach(async () => {
 async function start(scratch: Scratch, options: { notify?: { attempts?: number; backoffMs?: number; timeoutMs?: number } } = {}) {
   const services = new DaemonServices({ http: { host: '127.0.0.1', port: 0 }, ...(options.notify === undefined ? {} : { notify: options.notify }) });
   const daemon = await Daemon.start({
-    builtins: BUILTIN_JOB_KINDS,
-    version: VERSION,
-    envFile: scratch.envFile,
-    defaultsFile: DEFAULTS_FILE,
-    processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] },
+    ...daemonBase(scratch),
     containers,
     heartbeatMs: 500,
     onOutput: (run, line) => services.onOutput(run, line),

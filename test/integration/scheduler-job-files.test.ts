@@ -4,15 +4,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
-import { VERSION } from '../../src/cli/version.js';
 import { dockerContainerExecs } from '../../src/docker/container-execs.js';
 import { connectDocker, dockerJobContainers } from '../../src/docker/job-containers.js';
 import { localCommands } from '../../src/process/local-commands.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords, outputLines } from '../helpers/job-log.js';
-import { DEFAULTS_FILE, TEST_IMAGE, eventually, makeScratch, type Scratch } from '../helpers/scheduler-env.js';
+import { daemonBase, eventually, makeScratch, TEST_IMAGE, TEST_PROCESS_ENV, type Scratch } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
 const suffix = Math.random().toString(36).slice(2, 7);
@@ -48,16 +46,11 @@ afterEach(async () => {
 });
 
 async function startDaemon(scratch: Scratch): Promise<Daemon> {
-  const env = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
   const daemon = await Daemon.start({
-    builtins: BUILTIN_JOB_KINDS,
-    version: VERSION,
-    envFile: scratch.envFile,
-    defaultsFile: DEFAULTS_FILE,
-    processEnv: env,
+    ...daemonBase(scratch),
     containers: dockerJobContainers(docker),
     execs: dockerContainerExecs(docker),
-    local: localCommands(env),
+    local: localCommands(TEST_PROCESS_ENV),
     heartbeatMs: 500,
   });
   daemons.push(daemon);

@@ -6,9 +6,7 @@ import type { RunReport } from '../../src/scheduler/run-job.js';
 import { LABEL_JOB } from '../../src/core/job.js';
 import { RunHistory } from '../../src/state/run-history.js';
 import { jobRecords, outputLines } from '../helpers/job-log.js';
-import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, type Scratch } from '../helpers/scheduler-env.js';
-import { BUILTIN_JOB_KINDS } from '../../src/cli/job-kinds.js';
-import { VERSION } from '../../src/cli/version.js';
+import { DEFAULTS_FILE, REPO_ROOT, TEST_IMAGE, eventually, makeScratch, nativeJob, nextRun, daemonBase, type Scratch } from '../helpers/scheduler-env.js';
 
 const docker = connectDocker();
 const containers = dockerJobContainers(docker);
@@ -30,10 +28,8 @@ afterEach(async () => {
 });
 
 async function startDaemon(scratch: Scratch, extra: { stopGraceSeconds?: number } = {}): Promise<Daemon> {
-  const daemon = await Daemon.start({ builtins: BUILTIN_JOB_KINDS, version: VERSION, 
-    envFile: scratch.envFile,
-    defaultsFile: DEFAULTS_FILE,
-    processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] },
+  const daemon = await Daemon.start({
+    ...daemonBase(scratch),
     containers,
     heartbeatMs: 500,
     ...extra,

@@ -4,13 +4,11 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import { BUILTIN_JOB_KINDS } from '../../../src/cli/job-kinds.js';
-import { VERSION } from '../../../src/cli/version.js';
 import { LABEL_JOB } from '../../../src/core/job.js';
 import type { JobContainers } from '../../../src/core/ports.js';
 import { Daemon } from '../../../src/scheduler/daemon.js';
 import type { RunReport } from '../../../src/scheduler/run-job.js';
-import { DEFAULTS_FILE, type Scratch } from '../../helpers/scheduler-env.js';
+import { daemonBase, type Scratch } from '../../helpers/scheduler-env.js';
 
 export const run = promisify(execFile);
 
@@ -31,12 +29,8 @@ export class FaultBench {
 
   async start(scratch: Scratch, containers: JobContainers, heartbeatMs = 300): Promise<Daemon> {
     const daemon = await Daemon.start({
-      builtins: BUILTIN_JOB_KINDS,
-      version: VERSION,
-      envFile: scratch.envFile,
-      defaultsFile: DEFAULTS_FILE,
-      processEnv: { PATH: process.env['PATH'], HOME: process.env['HOME'] },
-      containers,
+    ...daemonBase(scratch),
+    containers,
       heartbeatMs,
     });
     daemon.on('run', (report) => this.reports.push(report));
