@@ -119,6 +119,21 @@ function deployProcess(env: Record<string, string> = {}): ChildProcess {
   return child;
 }
 
+/**
+ * Starts a deploy that hangs in compose up (the `hang-up` marker is there) and kills it there
+ * as a container dies: at once, with no chance to clean up. Its hung compose goes too.
+ */
+async function killDeployInComposeUp(env: Record<string, string> = {}): Promise<void> {
+  const child = deployProcess(env);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const hung = await eventually('the deploy to reach compose up', () => readPid(join(platform.root, 'hung.pid')), 60_000);
+  leftovers.push(hung);
+  child.kill('SIGKILL');
+  await exited;
+  process.kill(hung, 'SIGKILL');
+  await rm(join(platform.root, 'hung.pid'), { force: true });
+}
+
 describe('a deploy killed after its pull', () => {
   it('is finished by the next run: the containers are recreated from the checkouts, and the history says interrupted', async () => {
     const before = await platform.head();
@@ -126,17 +141,9 @@ describe('a deploy killed after its pull', () => {
     const pushed = await platform.push({ 'docker-compose.yml': webOf('2') }, 'Web v2');
 
     // As the scheduler runs it: its run, once the container is killed, is recorded as failed.
-    const child = deployProcess({ AUTODEPLOY_JOB: 'autodeploy', AUTODEPLOY_RUN: 'killed-run' });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const hung = await eventually('the deploy to reach compose up', () => readPid(join(platform.root, 'hung.pid')), 60_000);
-    leftovers.push(hung);
-    // Killed as a container dies: at once, with no chance to clean up.
-    child.kill('SIGKILL');
-    await exited;
-    process.kill(hung, 'SIGKILL');
+    await killDeployInComposeUp({ AUTODEPLOY_JOB: 'autodeploy', AUTODEPLOY_RUN: 'killed-run' });
     const jobRuns = new RunHistory(stateDir);
     await jobRuns.record({ job: 'autodeploy', run: 'killed-run', origin: 'schedule', outcome: 'failed', startedAt: new Date().toISOString(), exitCode: 137 });
-    await rm(join(platform.root, 'hung.pid'), { force: true });
 
     // Pulled, but the old containers run: the state a dead deploy used to leave for good.
     expect(await platform.head()).toBe(pushed);
@@ -177,14 +184,7 @@ describe('a deploy killed after its pull', () => {
     const good = await platform.head();
     await writeFile(join(platform.root, 'hang-up'), '');
     const broken = await platform.push({ 'docker-compose.yml': webCompose('["sh", "-c", "exit 3"]', 'always') }, 'Break web');
-    const child = deployProcess();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const hung = await eventually('the deploy to reach compose up', () => readPid(join(platform.root, 'hung.pid')), 60_000);
-    leftovers.push(hung);
-    child.kill('SIGKILL');
-    await exited;
-    process.kill(hung, 'SIGKILL');
-    await rm(join(platform.root, 'hung.pid'), { force: true });
+    await killDeployInComposeUp();
     expect(await platform.head()).toBe(broken);
 
     await rm(join(platform.root, 'hang-up'));
